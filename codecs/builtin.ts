@@ -1,0 +1,5 @@
+/**
+ * Registers every built-in codec. Import this module once (main.ts does) before resolving codecs.
+ *
+ * @module
+ */

@@ -1,0 +1,47 @@
+/**
+ * Socket helpers shared by tests: free loopback ports and waiting for a listener.
+ *
+ * @module
+ */
+
+/** Returns a TCP port on 127.0.0.1 that was free a moment ago (bind port 0, read it, release it). */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/** Resolves once something accepts TCP connections on `port`, or throws after `timeoutMs`. */
+export async function waitForPort(port: number, timeoutMs = 10_000, hostname = "127.0.0.1"): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const conn = await Deno.connect({ hostname, port });
+      conn.close();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) {
+        throw new Error(`Cannot connect to ${hostname}:${port} within ${timeoutMs} ms: ${error}`);
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+}
+
+/** Reads from `conn` until `n` bytes arrived (or throws on EOF/timeout). */
+export async function readExactly(conn: Deno.Conn, n: number, timeoutMs = 5_000): Promise<Uint8Array> {
+  const out = new Uint8Array(n);
+  let off = 0;
+  const timer = setTimeout(() => conn.close(), timeoutMs);
+  try {
+    while (off < n) {
+      const got = await conn.read(out.subarray(off));
+      if (got === null) throw new Error(`Cannot read ${n} bytes: connection closed after ${off}`);
+      off += got;
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  return out;
+}
