@@ -3,3 +3,4 @@
  *
  * @module
  */
+import "./dubbo/mod.ts";
