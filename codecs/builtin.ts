@@ -4,3 +4,4 @@
  * @module
  */
 import "./dubbo/mod.ts";
+import "./thrift/mod.ts";
