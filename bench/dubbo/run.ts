@@ -1,0 +1,184 @@
+/**
+ * Dubbo benchmark: direct vs through metamesh vs through haproxy `mode tcp` (the L4 relay floor), with 1
+ * and 50 client connections, small requests (`sayHello("world")` with one attachment).
+ *
+ * The upstream is bench/loadgen.c in server mode (a canned Dubbo response with the request id copied),
+ * so the baseline measures the network path, not a scripted server. Prints a Markdown table.
+ *
+ *   deno run -A bench/dubbo/run.ts [--seconds 5] [--write]   (--write also updates bench/RESULTS.md)
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { encodeRequest, encodeResponse } from "../../tests/support/dubbo_frames.ts";
+import {
+  conditions,
+  connectionsTo,
+  deno,
+  freePort,
+  haproxyConfig,
+  loadgenBinary,
+  markdownTable,
+  type Proc,
+  repoRoot,
+  rssMiB,
+  runLoad,
+  spawn,
+  waitForPort,
+} from "../lib.ts";
+import { replaceSection } from "../results.ts";
+
+const DUBBO = { hdr: 16, loff: 12, lsize: 4, ladj: 0 };
+const INTERFACE = "org.apache.dubbo.samples.basic.api.DemoService";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: { seconds: { type: "string", default: "5" }, write: { type: "boolean", default: false } },
+});
+const seconds = Number(values.seconds);
+
+const dir = await Deno.makeTempDir({ prefix: "metamesh-bench-dubbo-" });
+const requestFile = `${dir}/request.bin`, responseFile = `${dir}/response.bin`;
+await Deno.writeFile(
+  requestFile,
+  encodeRequest({
+    requestId: 1,
+    interface: INTERFACE,
+    method: "sayHello",
+    args: ["world"],
+    attachments: { foo: "bar" },
+  }),
+);
+await Deno.writeFile(responseFile, encodeResponse({ requestId: 1, value: "Hello world", attachments: {} }));
+
+const upstreamPort = freePort(), proxyPort = freePort(), haproxyPort = freePort(), adminPort = freePort();
+const bin = await loadgenBinary();
+const procs: Proc[] = [];
+try {
+  procs.push(spawn(bin, ["server", String(upstreamPort), responseFile, "16", "12", "4", "0", "4", "8"]));
+  await waitForPort(upstreamPort);
+
+  const bootstrap = bootstrapFor(proxyPort, adminPort, upstreamPort);
+  await Deno.writeTextFile(`${dir}/bootstrap.json`, JSON.stringify(bootstrap, null, 2));
+  const proxy = spawn(deno, [
+    "run",
+    "-A",
+    `${repoRoot}main.ts`,
+    "--mode=proxy",
+    "--config",
+    `${dir}/bootstrap.json`,
+  ]);
+  procs.push(proxy);
+  await waitForPort(proxyPort);
+
+  const haproxy = spawn("haproxy", ["-db", "-f", await haproxyConfig(dir, haproxyPort, upstreamPort)]);
+  procs.push(haproxy);
+  await waitForPort(haproxyPort);
+
+  const rows: (string | number)[][] = [];
+  let direct50 = 0;
+  for (const conns of [1, 50]) {
+    for (
+      const [name, port, pid] of [["direct", upstreamPort, 0], ["metamesh", proxyPort, proxy.pid], [
+        "haproxy tcp",
+        haproxyPort,
+        haproxy.pid,
+      ]] as const
+    ) {
+      let rss = 0, upstreamConns = 0;
+      const r = await runLoad({ port, conns, seconds, requestFile, framing: DUBBO }, async () => {
+        rss = pid ? await rssMiB(pid) : 0;
+        upstreamConns = await connectionsTo(upstreamPort);
+      });
+      if (name === "direct" && conns === 50) direct50 = r.rps;
+      const ofDirect = conns === 50 && name !== "direct" ? `${Math.round((r.rps / direct50) * 100)}%` : "";
+      rows.push([
+        name,
+        conns,
+        Math.round(r.rps),
+        ofDirect,
+        (r.p50_us / 1000).toFixed(2),
+        (r.p99_us / 1000).toFixed(2),
+        pid ? rss : "-",
+        upstreamConns,
+        r.errors,
+      ]);
+      console.error(`${name} x${conns}: ${Math.round(r.rps)} req/s`);
+    }
+  }
+  const table = markdownTable(
+    [
+      "path",
+      "client conns",
+      "req/s",
+      "% of direct",
+      "p50 ms",
+      "p99 ms",
+      "proxy RSS MiB",
+      "upstream conns",
+      "errors",
+    ],
+    rows,
+  );
+  console.log(table);
+  if (values.write) {
+    const text =
+      `Run: \`deno run -A bench/dubbo/run.ts --seconds ${seconds} --write\` on ${
+        new Date().toISOString().slice(0, 10)
+      }.\n` +
+      `Conditions: ${await conditions()}. Request: Dubbo \`${INTERFACE}.sayHello("world")\` with one attachment ` +
+      `(${
+        (await Deno.stat(requestFile)).size
+      } B), closed loop (one request in flight per connection), ${seconds} s per row; ` +
+      `upstream = bench/loadgen.c canned responder; metamesh: one Deno process, multiplexing on, route on interface, ` +
+      `no access log; haproxy 2.6 \`mode tcp\`, nbthread 1. Load generator, proxy and upstream share the 2 cores.\n\n${table}\n`;
+    await replaceSection("Dubbo", text);
+  }
+} finally {
+  for (const p of procs.reverse()) await p.close();
+  await Deno.remove(dir, { recursive: true });
+}
+
+function bootstrapFor(listenPort: number, adminPort: number, upstream: number): Record<string, unknown> {
+  const cluster = "outbound|20880||demoservice";
+  return {
+    admin: { address: { socket_address: { address: "127.0.0.1", port_value: adminPort } } },
+    static_resources: {
+      listeners: [{
+        name: "dubbo",
+        address: { socket_address: { address: "127.0.0.1", port_value: listenPort } },
+        filter_chains: [{
+          filters: [{
+            name: "aeraki.meta_protocol_proxy",
+            typed_config: {
+              "@type": "type.googleapis.com/aeraki.meta_protocol_proxy.v1alpha.MetaProtocolProxy",
+              stat_prefix: cluster,
+              protocol: { name: "dubbo", codec: { name: "aeraki.meta_protocol.codec.dubbo" } },
+              route_config: {
+                name: "bench",
+                routes: [{
+                  name: "r",
+                  match: { metadata: [{ name: "interface", exact_match: INTERFACE }] },
+                  route: { cluster },
+                }],
+              },
+            },
+          }],
+        }],
+      }],
+      clusters: [{
+        name: cluster,
+        type: "STATIC",
+        connect_timeout: "1s",
+        load_assignment: {
+          cluster_name: cluster,
+          endpoints: [{
+            lb_endpoints: [{
+              endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: upstream } } },
+            }],
+          }],
+        },
+      }],
+    },
+  };
+}
