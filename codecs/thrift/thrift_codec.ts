@@ -87,13 +87,15 @@ export class ThriftCodec implements Codec {
       transport = detected.transport;
     }
     if (transport === "unframed") return this.#decodeMessage(input, transport, 0, input.length, null);
-    const fixed = transport === "header" ? HEADER_AREA_OFFSET : FRAME_LENGTH_SIZE;
-    if (input.length < fixed) return { kind: "need-more", atLeast: fixed };
+    if (input.length < FRAME_LENGTH_SIZE) return { kind: "need-more", atLeast: FRAME_LENGTH_SIZE };
     const size = readI32(input, 0);
     if (size <= 0 || size > this.#options.maxFrameSize) {
       return error(`frame size ${size >>> 0} exceeds limit ${this.#options.maxFrameSize}`);
     }
     const frameEnd = FRAME_LENGTH_SIZE + size;
+    if (transport === "header" && frameEnd < HEADER_AREA_OFFSET) {
+      return error(`THeader frame size ${size} too small`);
+    }
     if (input.length < frameEnd) return { kind: "need-more", atLeast: frameEnd };
     if (transport === "framed") {
       return this.#decodeMessage(input, transport, FRAME_LENGTH_SIZE, frameEnd, null);

@@ -68,6 +68,10 @@ export function detectTransport(b: Uint8Array, maxFrameSize: number, allowLax: b
   if (isMessageMagic(b, 0)) return UNFRAMED;
   if (b.length < DETECT_PREFIX_SIZE) return { kind: "need-more", need: DETECT_PREFIX_SIZE };
   const size = readI32(b, 0);
+  const magicAt4 = isMessageMagic(b, 4) || isHeaderMagic(readU16(b, 4));
+  if (magicAt4 && (size <= 0 || size > maxFrameSize)) {
+    return { kind: "error", reason: `frame size ${size >>> 0} exceeds limit ${maxFrameSize}` };
+  }
   if (size > 0 && size <= maxFrameSize) {
     if (isMessageMagic(b, 4)) return FRAMED;
     if (isHeaderMagic(readU16(b, 4))) return HEADER;
