@@ -184,10 +184,8 @@ export class Hessian2Reader {
         return this.#skipType() && this.#skipElements(tag - T_LIST_TYPED_SHORT, 0, depth);
       }
       if (tag >= T_OBJECT_SHORT) return this.#skipObject(tag - T_OBJECT_SHORT, 1, depth);
-      if (tag >= T_BIN_SHORT && tag < T_STR_MEDIUM) return this.#skipBytes(1 + tag - T_BIN_SHORT);
-      if (tag >= T_BIN_MEDIUM && tag < T_LONG_3) {
-        if (this.pos + 2 > this.end) return this.#failFalse("truncated binary");
-        return this.#skipBytes(2 + (((tag - T_BIN_MEDIUM) << 8) | b[this.pos + 1]));
+      if ((tag >= T_BIN_SHORT && tag < T_STR_MEDIUM) || (tag >= T_BIN_MEDIUM && tag < T_LONG_3)) {
+        return this.#skipBinary();
       }
       if (tag >= T_LONG_3 && tag < 0x40) return this.#skipBytes(3);
       switch (tag) {
@@ -341,13 +339,20 @@ export class Hessian2Reader {
     }
   }
 
+  /** binary ::= 'A' u16 data binary | 'B' u16 data | [x20-x2f] data | [x34-x37] b0 data */
   #skipBinary(): boolean {
+    const b = this.bytes;
     for (;;) {
-      if (this.pos + 3 > this.end) return this.#failFalse("truncated binary");
-      const tag = this.bytes[this.pos];
+      if (this.pos >= this.end) return this.#failFalse("truncated binary");
+      const tag = b[this.pos];
+      if (tag >= T_BIN_SHORT && tag < T_STR_MEDIUM) return this.#skipBytes(1 + tag - T_BIN_SHORT);
+      if (this.pos + 2 > this.end) return this.#failFalse("truncated binary");
+      if (tag >= T_BIN_MEDIUM && tag < T_LONG_3) {
+        return this.#skipBytes(2 + (((tag - T_BIN_MEDIUM) << 8) | b[this.pos + 1]));
+      }
       if (tag !== T_BIN_CHUNK && tag !== T_BIN_FINAL) return this.#failFalse("bad binary chunk");
-      const len = (this.bytes[this.pos + 1] << 8) | this.bytes[this.pos + 2];
-      if (!this.#skipBytes(3 + len)) return false;
+      if (this.pos + 3 > this.end) return this.#failFalse("truncated binary");
+      if (!this.#skipBytes(3 + ((b[this.pos + 1] << 8) | b[this.pos + 2]))) return false;
       if (tag === T_BIN_FINAL) return true;
     }
   }

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 import type { Codec, DecodeResult } from "../../codecs/codec.ts";
 import { createDubboCodecFactory } from "../../codecs/dubbo/mod.ts";
 import { encodeHeartbeat, encodeRequest, encodeResponse } from "./dubbo_frames.ts";
@@ -53,7 +54,7 @@ export function seedFrames(): Uint8Array[] {
         { k: "v", nested: { a: 1 } },
         { $class: "com.example.Dish", $: { id: { $class: "long", $: 7 }, name: "soup" } },
         new Date(1700000000000),
-        new Uint8Array([0, 1, 2, 3]),
+        Buffer.from([0, 1, 2, 3]),
         true,
         null,
       ],
