@@ -5,3 +5,4 @@
  */
 import "./dubbo/mod.ts";
 import "./thrift/mod.ts";
+import "./redis/mod.ts";

@@ -1,0 +1,134 @@
+/**
+ * Batched writes to a Deno.Conn: chunks pushed during one synchronous batch (one downstream read, one
+ * upstream read) go out as one `write`, one write in flight at a time. Optionally holds bytes until a
+ * size or a delay is reached (RedisProxy `max_buffer_size_before_flush` / `buffer_flush_timeout`).
+ *
+ * @module
+ */
+
+/** Options of a {@linkcode BatchWriter}. */
+export interface BatchWriterOptions {
+  /** Hold writes until this many bytes are pending (0 = flush every batch). */
+  holdBytes?: number;
+  /** With `holdBytes`, flush anyway after this many ms. */
+  holdMs?: number;
+  /** Called once when a write fails; the writer is closed after it. */
+  onError?: (error: unknown) => void;
+}
+
+/** Coalescing writer; see the module doc. */
+export class BatchWriter {
+  #conn: Deno.Conn | null = null;
+  #chunks: Uint8Array[] = [];
+  #bytes = 0;
+  #writing = false;
+  #scheduled = false;
+  #closed = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #waiters: (() => void)[] = [];
+  readonly #holdBytes: number;
+  readonly #holdMs: number;
+  readonly #onError: (error: unknown) => void;
+  readonly #flushFn = (): void => this.#flush();
+
+  constructor(conn: Deno.Conn | null, options: BatchWriterOptions = {}) {
+    this.#conn = conn;
+    this.#holdBytes = options.holdBytes ?? 0;
+    this.#holdMs = options.holdMs ?? 3;
+    this.#onError = options.onError ?? (() => {});
+  }
+
+  /** Bytes accepted but not yet written. */
+  get pendingBytes(): number {
+    return this.#bytes;
+  }
+
+  /** Starts writing to `conn` (for connections that were still connecting when data arrived). */
+  attach(conn: Deno.Conn): void {
+    this.#conn = conn;
+    if (this.#chunks.length > 0) this.#schedule();
+  }
+
+  /** Queues `chunk` (kept by reference: the caller must not rewrite it). */
+  push(chunk: Uint8Array): void {
+    if (this.#closed) return;
+    this.#chunks.push(chunk);
+    this.#bytes += chunk.length;
+    if (this.#holdBytes > 0 && this.#bytes < this.#holdBytes) {
+      this.#timer ??= setTimeout(this.#flushFn, this.#holdMs);
+      return;
+    }
+    this.#schedule();
+  }
+
+  /** Resolves once everything pushed so far is written (or the writer closed). */
+  drained(): Promise<void> {
+    if (this.#bytes === 0 || this.#closed) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  /** Drops pending data and stops; later pushes are ignored. */
+  close(): void {
+    this.#closed = true;
+    this.#chunks = [];
+    this.#bytes = 0;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#wake();
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#writing) return;
+    this.#scheduled = true;
+    queueMicrotask(this.#flushFn);
+  }
+
+  #flush(): void {
+    this.#scheduled = false;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#conn === null || this.#writing || this.#closed || this.#chunks.length === 0) return;
+    void this.#loop(this.#conn);
+  }
+
+  async #loop(conn: Deno.Conn): Promise<void> {
+    this.#writing = true;
+    try {
+      while (this.#chunks.length > 0 && !this.#closed) {
+        const chunks = this.#chunks;
+        this.#chunks = [];
+        const data = chunks.length === 1 ? chunks[0] : concat(chunks);
+        let off = 0;
+        while (off < data.length) off += await conn.write(data.subarray(off));
+        this.#bytes -= data.length;
+      }
+    } catch (error) {
+      if (!this.#closed) {
+        this.close();
+        this.#onError(error);
+      }
+    } finally {
+      this.#writing = false;
+      if (this.#bytes === 0) this.#wake();
+    }
+  }
+
+  #wake(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+/** Concatenates chunks into one new buffer. */
+export function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  let size = 0;
+  for (const c of chunks) size += c.length;
+  const out = new Uint8Array(size);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
+}
