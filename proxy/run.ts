@@ -1,0 +1,124 @@
+/**
+ * Proxy mode entry points: {@linkcode startProxy} builds and starts the runtime from a canonical
+ * bootstrap; {@linkcode runProxy} loads a bootstrap file (YAML or JSON), starts, reports unsupported
+ * config once and runs until SIGINT/SIGTERM.
+ *
+ * @module
+ */
+import { type AdminServer, startAdmin } from "./admin.ts";
+import { ProxyRuntime, type ResourceUpdate } from "./bootstrap_runtime.ts";
+import { type Obj, obj, str } from "./config_util.ts";
+import type { Stats } from "./stats.ts";
+
+export type { ResourceUpdate } from "./bootstrap_runtime.ts";
+
+/** Options of {@linkcode startProxy}. */
+export interface StartProxyOptions {
+  /** The canonical envoy.config.bootstrap.v3.Bootstrap. */
+  readonly bootstrap: Obj;
+  /** Where it came from (file path), for error messages. */
+  readonly origin: string;
+  /** Warning/info sink; default `console.error`. */
+  readonly log?: (msg: string) => void;
+  /** Field paths the loader did not recognise (`unknown` from toCanonical), reported with ours. */
+  readonly unknownFields?: readonly string[];
+}
+
+/** A running proxy. */
+export interface ProxyHandle {
+  /** Listener name → bound port. */
+  readonly listeners: ReadonlyMap<string, number>;
+  readonly stats: Stats;
+  /** The admin port, when the bootstrap has an admin address. */
+  readonly adminPort: number | undefined;
+  /** The single startup warning listing unsupported/unknown fields, if any. */
+  readonly warning: string | undefined;
+  /** Applies xDS resources atomically: `undefined` = ACK, a string = NACK reason (old config kept). */
+  applyResources(update: ResourceUpdate): string | undefined;
+  /** Upstream connection counts per `cluster::host:port`. */
+  upstreamConnections(): Map<string, number>;
+  /** Stops everything and flushes access logs. */
+  close(): Promise<void>;
+}
+
+/** Starts the proxy; throws a config error (with file and field path) on invalid config. */
+export function startProxy(opts: StartProxyOptions): Promise<ProxyHandle> {
+  const log = opts.log ?? ((m: string) => console.error(m));
+  const rt = new ProxyRuntime(log);
+  let unsupported: string[];
+  try {
+    unsupported = rt.load(opts.bootstrap, opts.origin);
+  } catch (error) {
+    return rt.close().then(() => Promise.reject(error));
+  }
+  const all = [...(opts.unknownFields ?? []).map((f) => `${f} (unknown field)`), ...unsupported];
+  const warning = all.length
+    ? `metamesh proxy: ${opts.origin}: ignoring ${all.length} unsupported config field(s): ${all.join("; ")}`
+    : undefined;
+  if (warning) log(warning);
+  let admin: AdminServer | undefined;
+  const adminCfg = obj(opts.bootstrap.admin, { origin: opts.origin, path: "admin" });
+  const sa = obj(obj(adminCfg.address, { origin: opts.origin, path: "admin.address" }).socket_address, {
+    origin: opts.origin,
+    path: "admin.address.socket_address",
+  });
+  if (sa.port_value !== undefined) {
+    try {
+      admin = startAdmin(
+        rt,
+        str(sa.address, { origin: opts.origin, path: "admin.address" }, "127.0.0.1"),
+        Number(sa.port_value),
+      );
+    } catch (error) {
+      return rt.close().then(() =>
+        Promise.reject(new Error(`Cannot start admin on port ${sa.port_value}: ${error}`))
+      );
+    }
+  }
+  const listeners = new Map<string, number>();
+  const refresh = () => {
+    listeners.clear();
+    for (const [n, l] of rt.listeners) listeners.set(n, l.port);
+  };
+  refresh();
+  const node = obj(opts.bootstrap.node, { origin: opts.origin, path: "node" });
+  log(
+    `metamesh proxy: node ${String(node.id ?? "-")} listening on ${
+      [...rt.listeners.values()].map((l) => `${l.name}=${l.host}:${l.port}`).join(", ") || "(none)"
+    }`,
+  );
+  return Promise.resolve({
+    listeners,
+    stats: rt.stats,
+    adminPort: admin?.port,
+    warning,
+    applyResources(update) {
+      const err = rt.applyResources(update);
+      refresh();
+      return err;
+    },
+    upstreamConnections: () => rt.upstreams.connectionCounts(),
+    async close() {
+      await admin?.close();
+      await rt.close();
+    },
+  });
+}
+
+/** Loads `configPath`, starts the proxy and serves until SIGINT/SIGTERM. */
+export async function runProxy(configPath: string): Promise<void> {
+  const { bootstrap, warnings } = await loadBootstrap(configPath);
+  const handle = await startProxy({ bootstrap, origin: configPath, unknownFields: warnings });
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    Deno.addSignalListener("SIGINT", stop);
+    Deno.addSignalListener("SIGTERM", stop);
+  });
+  await handle.close();
+}
+
+async function loadBootstrap(path: string): Promise<{ bootstrap: Obj; warnings: string[] }> {
+  const mod = await import("../crds/proto_json.ts");
+  const r = mod.loadBootstrapFile(path) as { bootstrap: Obj; warnings: string[] };
+  return r;
+}
