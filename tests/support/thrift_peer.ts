@@ -120,18 +120,22 @@ export async function startThriftServer(
 ): Promise<ThriftServer> {
   const { Echo, Calc, types } = generatedEcho();
   const calls: string[] = [];
+  // Handlers return promises (a synchronous throw would crash the es6 processor): `settle` turns a
+  // thrown IDL exception into a rejection.
+  const settle = <T>(f: () => T): Promise<T> => new Promise((ok) => ok(f()));
   const echoHandler = {
-    echo: async (msg: string) => (calls.push(`echo:${msg}`), `${options.name}:${msg}`),
-    add: async (a: number, b: number) => (calls.push(`add:${a}+${b}`), a + b),
-    find: async (key: string) => {
-      calls.push(`find:${key}`);
-      if (key !== "known") throw new types.NotFound({ key });
-      return `${options.name}:found`;
-    },
-    ping: async (who: string) => void calls.push(`ping:${who}`),
-    blob: async (data: Uint8Array) => (calls.push(`blob:${data.length}`), data),
+    echo: (msg: string) => settle(() => (calls.push(`echo:${msg}`), `${options.name}:${msg}`)),
+    add: (a: number, b: number) => settle(() => (calls.push(`add:${a}+${b}`), a + b)),
+    find: (key: string) =>
+      settle(() => {
+        calls.push(`find:${key}`);
+        if (key !== "known") throw new types.NotFound({ key });
+        return `${options.name}:found`;
+      }),
+    ping: (who: string) => settle(() => void calls.push(`ping:${who}`)),
+    blob: (data: Uint8Array) => settle(() => (calls.push(`blob:${data.length}`), data)),
   };
-  const calcHandler = { mul: async (a: number, b: number) => (calls.push(`mul:${a}*${b}`), a * b) };
+  const calcHandler = { mul: (a: number, b: number) => settle(() => (calls.push(`mul:${a}*${b}`), a * b)) };
   const stack = peerStack(options.transport, options.protocol);
   let server: Server;
   if (options.multiplexed) {
