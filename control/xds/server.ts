@@ -1,0 +1,156 @@
+/**
+ * The ADS server: `@grpc/grpc-js` serving `envoy.service.discovery.v3.AggregatedDiscoveryService`
+ * (SotW `StreamAggregatedResources` and incremental `DeltaAggregatedResources`) from a
+ * {@linkcode SnapshotCache}. Requests are decoded straight into canonical form (so `node.metadata` is
+ * plain JSON); responses carry resources packed once by the snapshot.
+ *
+ * @module
+ */
+import * as grpc from "@grpc/grpc-js";
+import { adsService } from "../../crds/grpc_services.ts";
+import { decodeMessage } from "../../crds/proto_wire.ts";
+import type { SnapshotCache } from "./cache.ts";
+import { DeltaStream } from "./delta_stream.ts";
+import { type Log, silentLog } from "./log.ts";
+import { XdsMetrics } from "./metrics.ts";
+import type { Obj } from "./snapshot.ts";
+import { SotwStream } from "./sotw_stream.ts";
+import type { StreamContext, StreamState, StreamStatus } from "./stream_state.ts";
+
+/** Options of {@linkcode startAdsServer}. */
+export interface AdsServerOptions {
+  cache: SnapshotCache;
+  /** Port to bind; 0 picks a free one. Default 15010. */
+  port?: number;
+  /** Address to bind. Default `0.0.0.0`. */
+  hostname?: string;
+  log?: Log;
+  /** Shared metrics (the admin server renders them). */
+  metrics?: XdsMetrics;
+  /** Coalescing window for snapshot pushes. Default 75 ms. */
+  debounceMs?: number;
+}
+
+/** A running ADS server. */
+export interface AdsServer {
+  /** The bound port. */
+  readonly port: number;
+  readonly metrics: XdsMetrics;
+  /** Open streams, for `/debug/connections`. */
+  streams(): StreamStatus[];
+  /** The node of every open stream (for looking up a node by id). */
+  nodes(): Readonly<Obj>[];
+  /** Ends every stream and stops the server. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** Default xDS port (Istio's and Aeraki's plain-text xDS port). */
+export const DEFAULT_XDS_PORT = 15010;
+
+const DISCOVERY_REQUEST = "envoy.service.discovery.v3.DiscoveryRequest";
+const DELTA_REQUEST = "envoy.service.discovery.v3.DeltaDiscoveryRequest";
+
+/** Binds and starts the ADS server. Rejects when the port cannot be bound. */
+export async function startAdsServer(options: AdsServerOptions): Promise<AdsServer> {
+  const log = options.log ?? silentLog;
+  const metrics = options.metrics ?? new XdsMetrics();
+  const ctx: StreamContext = { cache: options.cache, log, metrics, debounceMs: options.debounceMs ?? 75 };
+  const open = new Map<StreamState, grpc.ServerDuplexStream<Obj, unknown>>();
+  const server = new grpc.Server({ "grpc.max_receive_message_length": 16 * 1024 * 1024 });
+
+  function serve<S extends SotwStream | DeltaStream>(
+    call: grpc.ServerDuplexStream<Obj, unknown>,
+    stream: S,
+    handle: (req: Obj) => void,
+  ): void {
+    open.set(stream, call);
+    metrics.connectedStreams++;
+    let ended = false;
+    const finish = () => {
+      if (ended) return;
+      ended = true;
+      stream.close();
+      open.delete(stream);
+      metrics.connectedStreams--;
+      log("debug", `ADS stream ${stream.id} closed`);
+    };
+    call.on("data", (req: Obj) => {
+      try {
+        handle(req);
+      } catch (error) {
+        log("error", `Cannot handle a request on ADS stream ${stream.id}: ${(error as Error).message}`);
+      }
+    });
+    call.on("end", () => {
+      finish();
+      call.end();
+    });
+    call.on("cancelled", finish);
+    call.on("error", finish);
+    call.on("close", finish);
+  }
+
+  server.addService(withCanonicalRequests(), {
+    StreamAggregatedResources(call: grpc.ServerDuplexStream<Obj, unknown>) {
+      const stream = new SotwStream(ctx, call.getPeer(), (response) => call.write(response));
+      serve(call, stream, (req) => stream.onRequest(req));
+    },
+    DeltaAggregatedResources(call: grpc.ServerDuplexStream<Obj, unknown>) {
+      const stream = new DeltaStream(ctx, call.getPeer(), (response) => call.write(response));
+      serve(call, stream, (req) => stream.onRequest(req));
+    },
+  });
+
+  const address = `${options.hostname ?? "0.0.0.0"}:${options.port ?? DEFAULT_XDS_PORT}`;
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, bound) => {
+      if (error) reject(new Error(`Cannot bind the xDS server on ${address}: ${error.message}`));
+      else resolve(bound);
+    });
+  });
+  log("info", `xDS server (ADS SotW + Delta) listening on ${options.hostname ?? "0.0.0.0"}:${port}`);
+
+  let closed: Promise<void> | undefined;
+  return {
+    port,
+    metrics,
+    streams: () => [...open.keys()].map((s) => s.describe()),
+    nodes: () =>
+      [...open.keys()].flatMap((s): Readonly<Obj>[] => {
+        const n = s.boundNode();
+        return n ? [n] : [];
+      }),
+    close() {
+      closed ??= (async () => {
+        for (const [stream, call] of open) {
+          stream.close();
+          call.end();
+        }
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => server.forceShutdown(), 1_000);
+          server.tryShutdown(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+      })();
+      return closed;
+    },
+  };
+}
+
+/** `adsService()` with request deserialisers that yield canonical objects. */
+function withCanonicalRequests(): grpc.ServiceDefinition {
+  const base = adsService();
+  return {
+    ...base,
+    StreamAggregatedResources: {
+      ...base.StreamAggregatedResources,
+      requestDeserialize: (bytes: Uint8Array) => decodeMessage(DISCOVERY_REQUEST, bytes),
+    },
+    DeltaAggregatedResources: {
+      ...base.DeltaAggregatedResources,
+      requestDeserialize: (bytes: Uint8Array) => decodeMessage(DELTA_REQUEST, bytes),
+    },
+  } as grpc.ServiceDefinition;
+}

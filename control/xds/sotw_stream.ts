@@ -1,0 +1,157 @@
+/**
+ * One State-of-the-World ADS stream (`StreamAggregatedResources`).
+ *
+ * Per type: the subscribed names (empty names for LDS/CDS = wildcard), the nonce and version of the last
+ * response, and a fingerprint of the resources it carried. A request whose `response_nonce` is the last
+ * one sent is an ACK (or a NACK with `error_detail`); any other non-empty nonce is stale and ignored.
+ * A response goes out only when the subscription or the subscribed content changed, so a NACKed
+ * version is never resent in a loop: the node keeps its last good version until the content changes.
+ *
+ * @module
+ */
+import { TypeUrls } from "../../crds/protos.ts";
+import {
+  hash,
+  type Obj,
+  type PackedAny,
+  type Resource,
+  type Snapshot,
+  TYPE_SHORT,
+  XDS_TYPES,
+} from "./snapshot.ts";
+import { type StreamContext, StreamState } from "./stream_state.ts";
+
+/** A DiscoveryResponse as grpc-js serialises it (resources already packed). */
+export interface SotwResponse {
+  version_info: string;
+  resources: PackedAny[];
+  type_url: string;
+  nonce: string;
+}
+
+interface Subscription {
+  readonly typeUrl: string;
+  wildcard: boolean;
+  names: Set<string>;
+  nonce?: string;
+  fingerprint?: string;
+}
+
+const WILDCARD_TYPES = new Set<string>([TypeUrls.listener, TypeUrls.cluster]);
+
+/** SotW protocol state of one stream; `send` writes a response to the wire. */
+export class SotwStream extends StreamState {
+  #send: (response: SotwResponse) => void;
+  #subs = new Map<string, Subscription>();
+
+  constructor(ctx: StreamContext, peer: string, send: (response: SotwResponse) => void) {
+    super(ctx, peer);
+    this.#send = send;
+  }
+
+  /** Always `"sotw"`. */
+  get kind(): "sotw" {
+    return "sotw";
+  }
+
+  /** Handles one canonical DiscoveryRequest. */
+  onRequest(req: Obj): void {
+    this.bind(req.node as Obj | undefined);
+    const typeUrl = String(req.type_url ?? "");
+    if (!XDS_TYPES.includes(typeUrl)) {
+      this.ctx.log("debug", `ADS stream ${this.id} ('${this.nodeId}'): ignoring type '${typeUrl}'`);
+      return;
+    }
+    const nonce = String(req.response_nonce ?? "");
+    const version = String(req.version_info ?? "");
+    const names = ((req.resource_names ?? []) as string[]).filter((n) => n !== "*");
+    const wildcard = WILDCARD_TYPES.has(typeUrl) && names.length === 0 ||
+      ((req.resource_names ?? []) as string[]).includes("*");
+    let sub = this.#subs.get(typeUrl);
+    if (sub?.nonce !== undefined) {
+      if (nonce !== sub.nonce) {
+        this.ctx.metrics.inc("stale", typeUrl);
+        return; // a newer response is in flight; the client will answer it
+      }
+      const error = req.error_detail as Obj | undefined;
+      this.recordReply(
+        typeUrl,
+        version,
+        nonce,
+        error ? String(error.message ?? `code ${error.code}`) : undefined,
+      );
+    }
+    const status = this.typeStatus(typeUrl);
+    status.subscribed = wildcard ? "*" : [...names];
+    if (!sub) {
+      sub = { typeUrl, wildcard, names: new Set(names) };
+      this.#subs.set(typeUrl, sub);
+      const snapshot = this.snapshot();
+      // Resynchronising client that already holds this content: remember it instead of resending.
+      if (snapshot && version !== "" && version === snapshot.version(typeUrl)) {
+        sub.fingerprint = fingerprint(select(snapshot, sub));
+        status.sentVersion = status.ackedVersion = version;
+        return;
+      }
+      this.#respond(typeUrl, sub, snapshot, true);
+      return;
+    }
+    if (sub.wildcard !== wildcard || !sameSet(sub.names, names)) {
+      sub.wildcard = wildcard;
+      sub.names = new Set(names);
+      this.#respond(typeUrl, sub, this.snapshot(), true);
+    }
+  }
+
+  /** Snapshot changed: resend each subscribed type whose content differs from what was sent. */
+  protected pushChanges(): void {
+    const snapshot = this.snapshot();
+    if (!snapshot) return;
+    for (const typeUrl of XDS_TYPES) {
+      const sub = this.#subs.get(typeUrl);
+      if (sub) this.#respond(typeUrl, sub, snapshot, false);
+    }
+  }
+
+  #respond(typeUrl: string, sub: Subscription, snapshot: Snapshot | undefined, force: boolean): void {
+    if (!snapshot) return; // nothing built yet: the watch pushes once there is
+    if (!sub.wildcard && sub.names.size === 0) return;
+    const resources = select(snapshot, sub);
+    const print = fingerprint(resources);
+    if (!force && print === sub.fingerprint) return;
+    const nonce = this.nextNonce();
+    const version = snapshot.version(typeUrl);
+    sub.nonce = nonce;
+    sub.fingerprint = print;
+    const status = this.typeStatus(typeUrl);
+    status.sentNonce = nonce;
+    status.sentVersion = version;
+    this.ctx.metrics.inc("pushes", typeUrl);
+    this.ctx.log(
+      "debug",
+      `ADS stream ${this.id} ('${this.nodeId}'): ${
+        TYPE_SHORT[typeUrl]
+      } version ${version} nonce ${nonce}, ${resources.length} resources`,
+    );
+    this.#send({ version_info: version, resources: resources.map((r) => r.any), type_url: typeUrl, nonce });
+  }
+}
+
+function select(snapshot: Snapshot, sub: Subscription): Resource[] {
+  const all = snapshot.resources(sub.typeUrl);
+  if (sub.wildcard) return [...all.values()];
+  const out: Resource[] = [];
+  for (const name of sub.names) {
+    const r = all.get(name);
+    if (r) out.push(r);
+  }
+  return out;
+}
+
+function fingerprint(resources: readonly Resource[]): string {
+  return hash(resources.map((r) => `${r.name}\0${r.version}\0`));
+}
+
+function sameSet(a: ReadonlySet<string>, b: readonly string[]): boolean {
+  return a.size === new Set(b).size && b.every((n) => a.has(n));
+}
