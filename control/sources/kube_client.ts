@@ -76,11 +76,20 @@ function parseEvent(line: string, path: string): WatchEvent {
 }
 
 async function request(conn: KubeConnection, path: string, signal: AbortSignal): Promise<Response> {
-  const response = await fetch(`${conn.server}${path}`, {
-    headers: { accept: "application/json", ...conn.headers },
-    signal,
-    client: conn.client,
-  });
+  let response: Response;
+  try {
+    response = await fetch(`${conn.server}${path}`, {
+      headers: { accept: "application/json", ...conn.headers },
+      signal,
+      client: conn.client,
+    });
+  } catch (error) {
+    if (signal.aborted) throw error;
+    const cause = error instanceof Error && error.cause instanceof Error
+      ? error.cause.message
+      : String(error);
+    throw new Error(`Cannot GET ${conn.server}${path}: ${cause}`);
+  }
   if (!response.ok) {
     const text = await response.text().catch(() => "");
     throw new KubeHttpError(

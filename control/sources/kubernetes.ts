@@ -220,13 +220,22 @@ class Reflector {
     return `${base}${ns}/${info.plural}`;
   }
 
-  /** Exponential backoff with "equal jitter": half fixed, half random, capped. */
   #backoffMs(): number {
-    const initial = this.#init.options.initialBackoffMs ?? 500;
-    const cap = this.#init.options.maxBackoffMs ?? 30_000;
-    const exp = Math.min(cap, initial * 2 ** Math.min(this.#failures - 1, 30));
-    return exp / 2 + Math.random() * (exp / 2);
+    const { initialBackoffMs = 500, maxBackoffMs = 30_000 } = this.#init.options;
+    return backoffDelay(this.#failures, { initialMs: initialBackoffMs, maxMs: maxBackoffMs });
   }
+}
+
+/**
+ * Delay before retry number `failures` (1-based): exponential from `initialMs`, capped at `maxMs`, with "equal
+ * jitter" (half fixed, half random) so that many reflectors failing together do not retry in lockstep.
+ */
+export function backoffDelay(
+  failures: number,
+  options: { initialMs: number; maxMs: number; random?: () => number },
+): number {
+  const exp = Math.min(options.maxMs, options.initialMs * 2 ** Math.min(Math.max(failures - 1, 0), 30));
+  return exp / 2 + (options.random ?? Math.random)() * (exp / 2);
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -23,8 +23,11 @@ Deno.test("Aeraki samples and install manifests validate unchanged", async () =>
   const counts = new Map<string, number>();
   for (const file of files) {
     const name = relative(aerakiPath(), file);
-    const docs = parseAllDocuments(await Deno.readTextFile(file));
+    const text = await Deno.readTextFile(file);
+    const docs = parseAllDocuments(text);
     const lines: string[] = [];
+    // install/aeraki.yaml, istio-config.yaml… are envsubst templates: validated as written, placeholders kept.
+    if (text.includes("${")) lines.push("  (has ${VAR} placeholders: validated as written)");
     docs.forEach((doc, index) => {
       assert.equal(doc.errors.length, 0, `${name}#${index} must parse: ${doc.errors[0]?.message}`);
       for (const obj of expandList(doc.toJS())) {

@@ -30,6 +30,8 @@ export interface FakeKubeApiOptions {
   readonly istioVersions?: readonly string[];
   /** Answer a too-old watch with HTTP 410 instead of a 200 stream holding an ERROR event. */
   readonly goneAsStatus?: boolean;
+  /** Port to listen on; default 0 (any free port). */
+  readonly port?: number;
 }
 
 type K8sObject = { kind: string; apiVersion?: string; metadata: { name: string; namespace?: string } };
@@ -68,10 +70,13 @@ export class FakeKubeApi {
     this.#options = options;
   }
 
-  /** Starts a server on 127.0.0.1, port 0. */
+  /** Starts a server on 127.0.0.1 (`options.port`, default any free port). */
   static start(options: FakeKubeApiOptions = {}): FakeKubeApi {
     const api = new FakeKubeApi(options);
-    api.#server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => api.#handle(req));
+    api.#server = Deno.serve(
+      { hostname: "127.0.0.1", port: options.port ?? 0, onListen() {} },
+      (req) => api.#handle(req),
+    );
     return api;
   }
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { ResourceKind } from "../../../crds/resources/mod.ts";
-import { startKubernetesSource } from "../../../control/sources/kubernetes.ts";
+import { backoffDelay, startKubernetesSource } from "../../../control/sources/kubernetes.ts";
 import { loadKubeconfig } from "../../../control/sources/kubeconfig.ts";
 import { ResourceStore } from "../../../control/sources/store.ts";
 import { FakeKubeApi, type FakeKubeApiOptions } from "../../support/fake_kube_api.ts";
@@ -221,5 +221,54 @@ Deno.test("kubeconfig: token, server and context are read; a wrong token is refu
   } finally {
     await api.close();
     await Deno.remove(path);
+  }
+});
+
+Deno.test("backoff: exponential, capped, jittered between half and full delay", () => {
+  const opts = { initialMs: 100, maxMs: 1000 };
+  assert.deepEqual([1, 2, 3, 4, 5, 50].map((n) => backoffDelay(n, { ...opts, random: () => 1 })), [
+    100,
+    200,
+    400,
+    800,
+    1000,
+    1000,
+  ]);
+  assert.equal(backoffDelay(3, { ...opts, random: () => 0 }), 200);
+  for (let i = 0; i < 100; i++) {
+    const d = backoffDelay(2, opts);
+    assert.ok(d >= 100 && d <= 200, `${d}`);
+  }
+});
+
+Deno.test("kube source: an unreachable server is retried with backoff until it appears", async () => {
+  const { freePort } = await import("../../support/net.ts");
+  const port = freePort();
+  const store = new ResourceStore();
+  const source = startKubernetesSource({
+    connection: { server: `http://127.0.0.1:${port}`, headers: { authorization: "Bearer fake-token" } },
+    kinds: ["MetaRouter"],
+    initialBackoffMs: 10,
+    maxBackoffMs: 40,
+  }, store);
+  const originalError = console.error;
+  const logged: string[] = [];
+  console.error = (msg: string) => logged.push(msg);
+  let api: FakeKubeApi | undefined;
+  try {
+    await new Promise((r) => setTimeout(r, 60));
+    assert.ok(logged.length >= 2, "retried at least twice");
+    assert.match(
+      logged[0],
+      /^Cannot GET http:\/\/127\.0\.0\.1:\d+\/apis\/metaprotocol\.aeraki\.io\/v1alpha1\/metarouters: .*; retrying$/,
+    );
+    api = FakeKubeApi.start({ port });
+    api.create(mr("late", "late.host"));
+    await source.ready;
+    assert.ok(store.get("MetaRouter", "meta", "late"));
+  } finally {
+    console.error = originalError;
+    await source.close();
+    await api?.close();
   }
 });
