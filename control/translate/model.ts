@@ -1,0 +1,286 @@
+/**
+ * The mesh model: every service metamesh can route to, with its ports (protocol detected as Aeraki), endpoints,
+ * and the policies attached to it (DestinationRule, MetaRouter, VirtualService, RedisService, RedisDestination).
+ * Built once per configuration change from validated resources; pure (no I/O) and immutable afterwards, so per
+ * node views (see `snapshot.ts`) can share and cache everything derived from it.
+ *
+ * @module
+ */
+import type {
+  DestinationRule,
+  EndpointSlice,
+  Gateway,
+  MetaRouter,
+  RedisDestination,
+  RedisService,
+  Resource,
+  ResourceByKind,
+  Secret,
+  VirtualService,
+  WorkloadEntry,
+} from "../../crds/resources/mod.ts";
+import { collectEndpoints, type MeshEndpoint } from "./model_endpoints.ts";
+import { resolveShortName, serviceFqdn } from "./names.ts";
+import { detectProtocol, type PortProtocol } from "./protocols.ts";
+
+export type { MeshEndpoint } from "./model_endpoints.ts";
+
+/** Label map. */
+export type Labels = Readonly<Record<string, string>>;
+
+/** A service port with its detected protocol. */
+export interface MeshPort {
+  readonly number: number;
+  readonly name: string;
+  /** Port on the workloads when it differs and is known (ServiceEntry `targetPort`, numeric Service targetPort). */
+  readonly targetPort?: number;
+  readonly protocol: PortProtocol;
+}
+
+/** One service: a ServiceEntry host or a Kubernetes Service. */
+export interface MeshService {
+  readonly host: string;
+  readonly namespace: string;
+  /** Name of the ServiceEntry or Service it came from. */
+  readonly name: string;
+  readonly source: "ServiceEntry" | "Service";
+  /** VIPs / ClusterIPs (empty: listeners bind `0.0.0.0`). */
+  readonly addresses: readonly string[];
+  readonly ports: readonly MeshPort[];
+  /** Namespaces that see the service; `"*"` = all. */
+  readonly exportTo: ReadonlySet<string> | "*";
+  readonly resolution: "NONE" | "STATIC" | "DNS" | "DNS_ROUND_ROBIN";
+  /** Labels selecting its workloads (ServiceEntry workloadSelector, Service selector). */
+  readonly selector?: Labels;
+  readonly endpoints: readonly MeshEndpoint[];
+  readonly destinationRule?: DestinationRule;
+  readonly metaRouter?: MetaRouter;
+  readonly virtualService?: VirtualService;
+  readonly redisService?: RedisService;
+  readonly redisDestination?: RedisDestination;
+}
+
+/** The immutable result of {@link buildMeshModel}. */
+export interface MeshModel {
+  /** Services sorted by host. */
+  readonly services: readonly MeshService[];
+  readonly byHost: ReadonlyMap<string, MeshService>;
+  readonly gateways: readonly Gateway[];
+  /** ApplicationProtocol name → codec (built-ins are added by `detectProtocol`). */
+  readonly codecs: ReadonlyMap<string, string>;
+  /** Secrets by `namespace/name` (Redis auth). */
+  readonly secrets: ReadonlyMap<string, Secret>;
+  /** Things translated differently than written (conflicts, unknown protocols), for logs and status. */
+  readonly warnings: readonly string[];
+}
+
+/** The EndpointSlice label naming its Service. */
+const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
+
+type Bucket = { [K in keyof ResourceByKind]: ResourceByKind[K][] };
+
+/** Builds the mesh model from validated resources (any order; duplicates resolved by namespace/name order). */
+export function buildMeshModel(resources: Iterable<Resource>): MeshModel {
+  const all = bucket(resources);
+  const warnings: string[] = [];
+  const codecs = new Map<string, string>();
+  for (const ap of all.ApplicationProtocol) {
+    if (ap.spec.protocol && ap.spec.codec) codecs.set(ap.spec.protocol, ap.spec.codec);
+  }
+  const policies = indexPolicies(all);
+  const byHost = new Map<string, MeshService>();
+  const add = (service: Omit<MeshService, keyof Policies>) => {
+    if (byHost.has(service.host)) {
+      warnings.push(
+        `Cannot add ${service.source} ${service.namespace}/${service.name}: host ${service.host} taken`,
+      );
+      return;
+    }
+    for (const port of service.ports) {
+      if (port.protocol.kind === "tcp" && port.protocol.reason) {
+        warnings.push(`${service.host} port ${port.number}: plain TCP: ${port.protocol.reason}`);
+      }
+    }
+    byHost.set(service.host, { ...service, ...policies.of(service.host, service.namespace) });
+  };
+  const workloads = groupByNamespace(all.WorkloadEntry);
+  const slices = new Map<string, EndpointSlice[]>();
+  for (const slice of all.EndpointSlice) {
+    const owner = slice.metadata.labels?.[SERVICE_NAME_LABEL];
+    if (owner) push(slices, `${slice.metadata.namespace}/${owner}`, slice);
+  }
+  for (const svc of all.Service) {
+    const namespace = svc.metadata.namespace ?? "default";
+    const spec = svc.spec;
+    if (spec.type === "ExternalName") continue;
+    const ports = (spec.ports ?? []).map((p): MeshPort => ({
+      number: p.port,
+      name: p.name ?? "",
+      targetPort: typeof p.targetPort === "number" ? p.targetPort : undefined,
+      protocol: detectProtocol(p.name, codecs),
+    }));
+    const clusterIp = spec.clusterIP && spec.clusterIP !== "None" ? [spec.clusterIP] : [];
+    const host = serviceFqdn(svc.metadata.name, namespace);
+    add({
+      host,
+      namespace,
+      name: svc.metadata.name,
+      source: "Service",
+      addresses: clusterIp,
+      ports,
+      exportTo: "*",
+      resolution: clusterIp.length ? "STATIC" : "NONE",
+      selector: spec.selector,
+      endpoints: collectEndpoints({
+        kind: "Service",
+        service: svc,
+        slices: slices.get(`${namespace}/${svc.metadata.name}`) ?? [],
+        workloads: workloads.get(namespace) ?? [],
+      }),
+    });
+  }
+  for (const se of all.ServiceEntry) {
+    const namespace = se.metadata.namespace ?? "default";
+    const spec = se.spec;
+    const ports = (spec.ports ?? []).filter((p) => p.number !== undefined).map((p): MeshPort => ({
+      number: p.number!,
+      name: p.name ?? "",
+      targetPort: p.targetPort,
+      protocol: detectProtocol(p.name, codecs),
+    }));
+    for (const host of spec.hosts ?? []) {
+      add({
+        host,
+        namespace,
+        name: se.metadata.name,
+        source: "ServiceEntry",
+        addresses: spec.addresses ?? [],
+        ports,
+        exportTo: exportSet(spec.exportTo, namespace),
+        resolution: spec.resolution ?? "NONE",
+        selector: spec.workloadSelector?.labels,
+        endpoints: collectEndpoints({
+          kind: "ServiceEntry",
+          entry: se,
+          host,
+          workloads: workloads.get(namespace) ?? [],
+        }),
+      });
+    }
+  }
+  const services = [...byHost.values()].sort((a, b) => compare(a.host, b.host));
+  const secrets = new Map(all.Secret.map((s) => [`${s.metadata.namespace}/${s.metadata.name}`, s]));
+  return { services, byHost, gateways: all.Gateway, codecs, secrets, warnings };
+}
+
+/**
+ * `exportTo` as a set: absent/empty = everywhere (Istio's default), `.` = the resource's own namespace, `*`
+ * anywhere in the list = everywhere.
+ */
+export function exportSet(
+  exportTo: readonly string[] | undefined,
+  namespace: string,
+): ReadonlySet<string> | "*" {
+  if (!exportTo || exportTo.length === 0 || exportTo.includes("*")) return "*";
+  return new Set(exportTo.map((ns) => ns === "." ? namespace : ns));
+}
+
+/** Whether an `exportTo` set admits `namespace`. */
+export function exportedTo(exportTo: ReadonlySet<string> | "*", namespace: string): boolean {
+  return exportTo === "*" || exportTo.has(namespace);
+}
+
+/** Whether `labels` carries every key/value of `selector` (an empty selector matches nothing, as Istio). */
+export function selectorMatches(selector: Labels | undefined, labels: Labels): boolean {
+  if (!selector) return false;
+  const entries = Object.entries(selector);
+  return entries.length > 0 && entries.every(([k, v]) => labels[k] === v);
+}
+
+type Policies = Pick<
+  MeshService,
+  "destinationRule" | "metaRouter" | "virtualService" | "redisService" | "redisDestination"
+>;
+
+function indexPolicies(all: Bucket) {
+  // Istio prefers the DestinationRule of the service's namespace; otherwise the first by namespace/name.
+  const rules = new Map<string, DestinationRule[]>();
+  for (const dr of all.DestinationRule) {
+    const host = resolveShortName(dr.spec.host ?? "", dr.metadata.namespace ?? "default");
+    push(rules, host, dr);
+  }
+  // Aeraki: exact equality of hosts[0]; the first in list order wins.
+  const routers = new Map<string, MetaRouter>();
+  for (const mr of all.MetaRouter) {
+    const host = mr.spec.hosts?.[0];
+    if (host && !routers.has(host)) routers.set(host, mr);
+  }
+  const virtualServices = new Map<string, VirtualService>();
+  for (const vs of all.VirtualService) {
+    for (const host of vs.spec.hosts ?? []) {
+      const fqdn = resolveShortName(host, vs.metadata.namespace ?? "default");
+      if (!virtualServices.has(fqdn)) virtualServices.set(fqdn, vs);
+    }
+  }
+  return {
+    of(host: string, namespace: string): Policies {
+      const drs = rules.get(host) ?? [];
+      return {
+        destinationRule: drs.find((dr) => dr.metadata.namespace === namespace) ?? drs[0],
+        metaRouter: routers.get(host),
+        virtualService: virtualServices.get(host),
+        // Aeraki searches only the service's namespace for Redis resources.
+        redisService: all.RedisService.find((rs) =>
+          rs.metadata.namespace === namespace && (rs.spec.host ?? []).includes(host)
+        ),
+        redisDestination: all.RedisDestination.find((rd) =>
+          rd.metadata.namespace === namespace && rd.spec.host === host
+        ),
+      };
+    },
+  };
+}
+
+function bucket(resources: Iterable<Resource>): Bucket {
+  const out: Record<string, Resource[]> = {};
+  for (const r of resources) (out[r.kind] ??= []).push(r);
+  const kinds = [
+    "MetaRouter",
+    "ApplicationProtocol",
+    "RedisService",
+    "RedisDestination",
+    "DubboAuthorizationPolicy",
+    "ServiceEntry",
+    "DestinationRule",
+    "Gateway",
+    "VirtualService",
+    "WorkloadEntry",
+    "Service",
+    "EndpointSlice",
+    "Namespace",
+    "Secret",
+  ];
+  for (const kind of kinds) {
+    out[kind] = (out[kind] ?? []).sort((a, b) =>
+      compare(a.metadata.namespace ?? "", b.metadata.namespace ?? "") ||
+      compare(a.metadata.name, b.metadata.name)
+    );
+  }
+  return out as unknown as Bucket;
+}
+
+function groupByNamespace(entries: readonly WorkloadEntry[]): Map<string, WorkloadEntry[]> {
+  const out = new Map<string, WorkloadEntry[]>();
+  for (const we of entries) push(out, we.metadata.namespace ?? "default", we);
+  return out;
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

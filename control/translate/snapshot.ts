@@ -1,0 +1,199 @@
+/**
+ * Per-node views: the Listeners, RouteConfigurations, Clusters and ClusterLoadAssignments one node receives.
+ * Build the mesh model once per configuration change (`buildMeshModel`), then call `translateForNode` per node:
+ * service contributions are built once per model, namespace views once per namespace, node views once per
+ * `nodeKeyOf` — all cached on the (immutable) model, dropped with it.
+ *
+ * @module
+ */
+import { inboundCluster } from "./clusters.ts";
+import { gatewayListener, inboundListener } from "./listeners.ts";
+import { inboundMetaFilter, outboundMetaFilter } from "./meta_filters.ts";
+import { buildMetaRoutes, metaToRds } from "./meta_routes.ts";
+import { exportedTo, type MeshModel, selectorMatches } from "./model.ts";
+import { metaRouteName } from "./names.ts";
+import { type NodeInfo, nodeKeyOf, type NodeLike, parseNode } from "./node.ts";
+import { detectProtocol } from "./protocols.ts";
+import { inboundRedisFilter } from "./redis.ts";
+import { type Named, serviceView } from "./service_view.ts";
+
+type Obj = Record<string, unknown>;
+
+/**
+ * The resources of one node, by resource name. Values are plain canonical messages **without** `"@type"` at the
+ * top level (nested `Any` fields carry theirs); they are shared between nodes and must not be mutated.
+ */
+export interface NodeResources {
+  readonly listeners: ReadonlyMap<string, Obj>;
+  readonly routes: ReadonlyMap<string, Obj>;
+  readonly clusters: ReadonlyMap<string, Obj>;
+  readonly endpoints: ReadonlyMap<string, Obj>;
+  /** Resources left out (name conflicts) and why. */
+  readonly warnings: readonly string[];
+}
+
+interface Mutable {
+  listeners: Map<string, Obj>;
+  routes: Map<string, Obj>;
+  clusters: Map<string, Obj>;
+  endpoints: Map<string, Obj>;
+  warnings: string[];
+}
+
+interface ModelCache {
+  readonly namespaces: Map<string, NodeResources>;
+  readonly nodes: Map<string, NodeResources>;
+}
+
+const caches = new WeakMap<MeshModel, ModelCache>();
+
+/** The resources `node` (a parsed {@link NodeInfo} or a canonical Envoy `Node`) receives from `model`. */
+export function translateForNode(model: MeshModel, node: NodeInfo | NodeLike): NodeResources {
+  const info = "type" in node && "proxyless" in node ? node as NodeInfo : parseNode(node as NodeLike);
+  let cache = caches.get(model);
+  if (!cache) caches.set(model, cache = { namespaces: new Map(), nodes: new Map() });
+  const key = nodeKeyOf(info);
+  let view = cache.nodes.get(key);
+  if (!view) cache.nodes.set(key, view = buildNodeView(model, info, cache));
+  return view;
+}
+
+function buildNodeView(model: MeshModel, node: NodeInfo, cache: ModelCache): NodeResources {
+  const shared = namespaceView(model, node.namespace, node.proxyless, cache);
+  if (node.proxyless) return shared;
+  if (node.type === "router") {
+    const out = empty();
+    copy(shared.clusters, out.clusters);
+    copy(shared.endpoints, out.endpoints);
+    addGatewayListeners(model, node, out);
+    return out;
+  }
+  const out = empty();
+  addInbound(model, node, out);
+  if (out.listeners.size === 0) return shared;
+  for (const kind of ["listeners", "routes", "clusters", "endpoints"] as const) copy(shared[kind], out[kind]);
+  out.warnings.push(...shared.warnings);
+  return out;
+}
+
+/** What every sidecar (or every proxyless client) of a namespace shares. */
+function namespaceView(
+  model: MeshModel,
+  namespace: string,
+  proxyless: boolean,
+  cache: ModelCache,
+): NodeResources {
+  const key = `${proxyless ? "grpc" : "proxy"}|${namespace}`;
+  const cached = cache.namespaces.get(key);
+  if (cached) return cached;
+  const out = empty();
+  for (const service of model.services) {
+    if (!exportedTo(service.exportTo, namespace)) continue;
+    const view = serviceView(model, service);
+    if (proxyless) {
+      addAll(out, "listeners", view.grpcListeners);
+      addAll(out, "routes", view.grpcRoutes);
+      addAll(out, "clusters", view.grpcClusters);
+      addAll(out, "endpoints", view.grpcEndpoints);
+      continue;
+    }
+    addAll(out, "clusters", view.clusters);
+    addAll(out, "endpoints", view.endpoints);
+    const metaVisible = exportedTo(view.metaExportTo, namespace);
+    for (const l of view.listeners) {
+      const filter = ((l.value.filter_chains as Obj[])[0].filters as Obj[])[0];
+      if (filter.name !== "envoy.filters.network.redis_proxy" && !metaVisible) continue;
+      const taken = out.listeners.get(l.name);
+      if (taken) {
+        out.warnings.push(
+          `Cannot add listener ${l.name} for ${service.host}: taken by ${statPrefixOf(taken)}`,
+        );
+        continue;
+      }
+      out.listeners.set(l.name, l.value);
+    }
+    if (metaVisible) addAll(out, "routes", view.routes);
+  }
+  cache.namespaces.set(key, out);
+  return out;
+}
+
+/** The workload's own service ports: MetaProtocol (with rate limits) and Redis inbound listeners + clusters. */
+function addInbound(model: MeshModel, node: NodeInfo, out: Mutable): void {
+  for (const service of model.services) {
+    if (service.namespace !== node.namespace || !selectorMatches(service.selector, node.labels)) continue;
+    for (const port of service.ports) {
+      const p = port.protocol;
+      const filter = p.kind === "meta"
+        ? inboundMetaFilter(service.host, port.number, p, service.metaRouter)
+        : p.kind === "redis"
+        ? inboundRedisFilter(port)
+        : undefined;
+      if (!filter) continue;
+      const listener = inboundListener(node.ip, port.number, filter);
+      if (out.listeners.has(listener.name as string)) continue; // two services, one workload port
+      out.listeners.set(listener.name as string, listener);
+      const cluster = inboundCluster(port);
+      out.clusters.set(cluster.name as string, cluster);
+    }
+  }
+}
+
+/**
+ * Gateway listeners: servers of the Gateways selecting this node whose port is a MetaProtocol port, carrying the
+ * route table of the MetaRouter that lists the Gateway in `gateways` and routes to that port (Aeraki §6.3).
+ */
+function addGatewayListeners(model: MeshModel, node: NodeInfo, out: Mutable): void {
+  for (const gw of model.gateways) {
+    if (!selectorMatches(gw.spec.selector, node.labels)) continue;
+    const gwNamespace = gw.metadata.namespace ?? "default";
+    const ref = `${gwNamespace}/${gw.metadata.name}`;
+    for (const server of gw.spec.servers ?? []) {
+      const port = server.port?.number;
+      const protocol = detectProtocol(server.port?.name, model.codecs);
+      if (port === undefined || protocol.kind !== "meta") continue;
+      const bound = model.services.filter((s) => {
+        const mr = s.metaRouter;
+        if (!mr) return false;
+        const mrNamespace = mr.metadata.namespace ?? "default";
+        const listed = (mr.spec.gateways ?? []).some((g) =>
+          (g.includes("/") ? g : `${mrNamespace}/${g}`) === ref
+        );
+        return listed &&
+          (mr.spec.routes ?? []).some((r) => r.route?.some((d) => d.destination?.port?.number === port));
+      });
+      if (bound.length === 0) continue;
+      if (bound.length > 1) {
+        out.warnings.push(`Gateway ${ref} port ${port}: several MetaRouters bound, using ${bound[0].host}`);
+      }
+      const service = bound[0];
+      const listener = gatewayListener(port, outboundMetaFilter(service.host, port, protocol));
+      if (out.listeners.has(listener.name as string)) continue;
+      out.listeners.set(listener.name as string, listener);
+      const table = buildMetaRoutes(model, service, port);
+      out.routes.set(metaRouteName(service.host, port), metaToRds(table));
+    }
+  }
+}
+
+function statPrefixOf(listener: Obj): string {
+  const filter = ((listener.filter_chains as Obj[])[0].filters as Obj[])[0];
+  return String((filter.typed_config as Obj).stat_prefix);
+}
+
+function empty(): Mutable {
+  return { listeners: new Map(), routes: new Map(), clusters: new Map(), endpoints: new Map(), warnings: [] };
+}
+
+function addAll(
+  out: Mutable,
+  kind: "listeners" | "routes" | "clusters" | "endpoints",
+  items: readonly Named[],
+) {
+  const map = out[kind];
+  for (const item of items) if (!map.has(item.name)) map.set(item.name, item.value);
+}
+
+function copy(from: ReadonlyMap<string, Obj>, to: Map<string, Obj>): void {
+  for (const [k, v] of from) to.set(k, v);
+}
