@@ -6,3 +6,4 @@
 import "./dubbo/mod.ts";
 import "./thrift/mod.ts";
 import "./redis/mod.ts";
+import "./declarative/mod.ts";
