@@ -1,0 +1,166 @@
+/**
+ * Control-plane mode: config sources → resource store → mesh model → per-node snapshots → ADS.
+ *
+ * The model is rebuilt (debounced) on every store change; per-node views are generated lazily by the
+ * snapshot cache, which only pushes the types whose content changed.
+ *
+ * @module
+ */
+import { type Resource, RESOURCE_KINDS } from "../crds/resources/mod.ts";
+import { startDirectorySource } from "./sources/directory.ts";
+import { startKubernetesSource } from "./sources/kubernetes.ts";
+import { ResourceStore } from "./sources/store.ts";
+import { buildMeshModel, type MeshModel } from "./translate/model.ts";
+import { nodeKeyOf, parseNode } from "./translate/node.ts";
+import { translateForNode } from "./translate/snapshot.ts";
+import { SnapshotCache } from "./xds/cache.ts";
+import { type ControlServer, startControlServer } from "./xds/control_server.ts";
+import { type Log, type LogLevel, stderrLog } from "./xds/log.ts";
+import { Snapshot } from "./xds/snapshot.ts";
+
+/** Options of {@linkcode startControlPlane}. */
+export interface ControlPlaneOptions {
+  configDir?: string;
+  kubeconfig?: string;
+  inCluster?: boolean;
+  namespaces?: string[];
+  /** 0 picks a free port. */
+  xdsPort: number;
+  adminPort: number;
+  hostname?: string;
+  log?: Log;
+  /** Store-change coalescing before the model is rebuilt (default 50 ms). */
+  debounceMs?: number;
+}
+
+/** A running control plane. */
+export interface ControlPlane {
+  readonly xdsPort: number;
+  readonly adminPort: number;
+  readonly store: ResourceStore;
+  readonly cache: SnapshotCache;
+  /** Resolves once the current store content is what the cache serves. */
+  settled(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Starts sources, translation and the xDS/admin servers. Resolves once the first config is served. */
+export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
+  const log = opts.log ?? stderrLog();
+  const store = new ResourceStore();
+  const cache = new SnapshotCache({ nodeKeyOf: (node) => nodeKeyOf(parseNode(node)), log });
+  let model: MeshModel | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let waiters: (() => void)[] = [];
+
+  const rebuild = () => {
+    timer = undefined;
+    const started = performance.now();
+    try {
+      model = buildMeshModel(allResources(store));
+    } catch (error) {
+      log("error", `Cannot rebuild the mesh model: ${(error as Error).message}; keeping the previous config`);
+    }
+    const current = model;
+    if (current) {
+      cache.setGenerator((node) => {
+        const view = translateForNode(current, node);
+        return Snapshot.build({
+          listeners: view.listeners.values(),
+          routes: view.routes.values(),
+          clusters: view.clusters.values(),
+          endpoints: view.endpoints.values(),
+        });
+      });
+      log(
+        "debug",
+        `mesh model rebuilt in ${(performance.now() - started).toFixed(1)} ms (${store.size} resources)`,
+      );
+    }
+    for (const resolve of waiters) resolve();
+    waiters = [];
+  };
+  const unsubscribe = store.onChange(() => {
+    clearTimeout(timer);
+    timer = setTimeout(rebuild, opts.debounceMs ?? 50);
+  });
+
+  const sources: { close(): Promise<void> }[] = [];
+  try {
+    if (opts.kubeconfig || opts.inCluster) {
+      const kube = startKubernetesSource({ kubeconfig: opts.kubeconfig, namespaces: opts.namespaces }, store);
+      sources.push(kube);
+      await kube.ready;
+    } else {
+      sources.push(await startDirectorySource(opts.configDir ?? "config", store, {}));
+    }
+    clearTimeout(timer);
+    rebuild();
+  } catch (error) {
+    unsubscribe();
+    clearTimeout(timer);
+    for (const source of sources) await source.close();
+    throw error;
+  }
+
+  let server: ControlServer;
+  try {
+    server = await startControlServer({
+      cache,
+      xdsPort: opts.xdsPort,
+      adminPort: opts.adminPort,
+      hostname: opts.hostname,
+      log,
+    });
+  } catch (error) {
+    unsubscribe();
+    for (const source of sources) await source.close();
+    throw error;
+  }
+  return {
+    xdsPort: server.xdsPort,
+    adminPort: server.adminPort,
+    store,
+    cache,
+    settled: () => timer === undefined ? Promise.resolve() : new Promise((resolve) => waiters.push(resolve)),
+    async close() {
+      unsubscribe();
+      clearTimeout(timer);
+      for (const source of sources) await source.close();
+      await server.close();
+    },
+  };
+}
+
+function allResources(store: ResourceStore): Resource[] {
+  return RESOURCE_KINDS.flatMap((kind) => store.list(kind) as Resource[]);
+}
+
+/** `main.ts --mode=control`: runs until SIGINT/SIGTERM; returns the exit code. */
+export async function runControlPlane(
+  cli: Omit<ControlPlaneOptions, "log"> & { logLevel: string },
+): Promise<number> {
+  const log = stderrLog(cli.logLevel as LogLevel);
+  let plane: ControlPlane;
+  try {
+    plane = await startControlPlane({ ...cli, log });
+  } catch (error) {
+    console.error(`metamesh control: ${(error as Error).message}`);
+    return 1;
+  }
+  log(
+    "info",
+    `metamesh control plane: xDS on :${plane.xdsPort}, admin on :${plane.adminPort}, ${plane.store.size} resources`,
+  );
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      Deno.removeSignalListener("SIGINT", stop);
+      Deno.removeSignalListener("SIGTERM", stop);
+      resolve();
+    };
+    Deno.addSignalListener("SIGINT", stop);
+    Deno.addSignalListener("SIGTERM", stop);
+  });
+  await plane.close();
+  return 0;
+}
