@@ -40,19 +40,21 @@ const thrift: Any = require("thrift");
 
 let generated: { Echo: Any; Calc: Any; types: Any } | undefined;
 
-/** Compiles echo.thrift once per IDL content (cached under /tmp) and loads the generated modules. */
-export function generatedEcho(): { Echo: Any; Calc: Any; types: Any } {
-  if (generated) return generated;
-  const hash = createHash("sha256").update(readFileSync(IDL)).digest("hex").slice(0, 16);
+/**
+ * Compiles a Thrift IDL with `thrift --gen js:node,ts,es6` once per IDL content (cached under
+ * /tmp/metamesh-thrift-gen/<hash>) and returns the `gen-nodejs` folder, loadable with `loadGenerated`.
+ */
+export function compileThriftIdl(idl: string): string {
+  const hash = createHash("sha256").update(readFileSync(idl)).digest("hex").slice(0, 16);
   const dir = `/tmp/metamesh-thrift-gen/${hash}`;
   const gen = `${dir}/gen-nodejs`;
   if (!existsSync(`${gen}/package.json`)) {
     const tmp = `${dir}.${Deno.pid}.tmp`;
     rmSync(tmp, { recursive: true, force: true });
     mkdirSync(tmp, { recursive: true });
-    const out = new Deno.Command("thrift", { args: ["--gen", "js:node,ts,es6", "-o", tmp, IDL] })
+    const out = new Deno.Command("thrift", { args: ["--gen", "js:node,ts,es6", "-o", tmp, idl] })
       .outputSync();
-    if (!out.success) throw new Error(`Cannot compile ${IDL}: ${new TextDecoder().decode(out.stderr)}`);
+    if (!out.success) throw new Error(`Cannot compile ${idl}: ${new TextDecoder().decode(out.stderr)}`);
     writeFileSync(`${tmp}/gen-nodejs/package.json`, '{"type":"commonjs"}\n');
     symlinkSync(resolve(repoRoot, "node_modules"), `${tmp}/node_modules`);
     mkdirSync(`/tmp/metamesh-thrift-gen`, { recursive: true });
@@ -62,6 +64,18 @@ export function generatedEcho(): { Echo: Any; Calc: Any; types: Any } {
       rmSync(tmp, { recursive: true, force: true });
     }
   }
+  return gen;
+}
+
+/** Loads one generated CommonJS module (e.g. `Echo.js`) from a folder made by {@linkcode compileThriftIdl}. */
+export function loadGenerated(gen: string, file: string): Any {
+  return require(`${gen}/${file}`);
+}
+
+/** Compiles echo.thrift (see {@linkcode compileThriftIdl}) and loads the generated modules. */
+export function generatedEcho(): { Echo: Any; Calc: Any; types: Any } {
+  if (generated) return generated;
+  const gen = compileThriftIdl(IDL);
   generated = {
     Echo: require(`${gen}/Echo.js`),
     Calc: require(`${gen}/Calc.js`),
