@@ -9,6 +9,7 @@ import { type AdminServer, startAdmin } from "./admin.ts";
 import { ProxyRuntime, type ResourceUpdate } from "./bootstrap_runtime.ts";
 import { type Obj, obj, str } from "./config_util.ts";
 import type { Stats } from "./stats.ts";
+import { loadBootstrapFile } from "../crds/proto_json.ts";
 
 export type { ResourceUpdate } from "./bootstrap_runtime.ts";
 
@@ -51,7 +52,7 @@ export function startProxy(opts: StartProxyOptions): Promise<ProxyHandle> {
   } catch (error) {
     return rt.close().then(() => Promise.reject(error));
   }
-  const all = [...(opts.unknownFields ?? []).map((f) => `${f} (unknown field)`), ...unsupported];
+  const all = [...(opts.unknownFields ?? []), ...unsupported];
   const warning = all.length
     ? `metamesh proxy: ${opts.origin}: ignoring ${all.length} unsupported config field(s): ${all.join("; ")}`
     : undefined;
@@ -105,20 +106,38 @@ export function startProxy(opts: StartProxyOptions): Promise<ProxyHandle> {
   });
 }
 
-/** Loads `configPath`, starts the proxy and serves until SIGINT/SIGTERM. */
-export async function runProxy(configPath: string): Promise<void> {
-  const { bootstrap, warnings } = await loadBootstrap(configPath);
-  const handle = await startProxy({ bootstrap, origin: configPath, unknownFields: warnings });
+/** Options of {@linkcode runProxy}. */
+export interface RunProxyOptions {
+  /** "debug" | "info" | "warn" | "error"; at "error" only errors are printed. */
+  readonly logLevel?: string;
+}
+
+/**
+ * Loads `configPath` (YAML or JSON bootstrap), starts the proxy, reports unsupported config once and
+ * serves until SIGINT/SIGTERM. Returns the process exit code (1 on a config or bind error).
+ */
+export async function runProxy(configPath: string, opts: RunProxyOptions = {}): Promise<number> {
+  const quiet = opts.logLevel === "error";
+  const log = (m: string) => {
+    if (!quiet) console.error(m);
+  };
+  let handle: ProxyHandle;
+  try {
+    const { bootstrap, warnings } = loadBootstrapFile(configPath);
+    handle = await startProxy({ bootstrap, origin: configPath, unknownFields: warnings, log });
+  } catch (error) {
+    console.error(`metamesh proxy: ${error instanceof Error ? error.message : error}`);
+    return 1;
+  }
   await new Promise<void>((resolve) => {
-    const stop = () => resolve();
+    const stop = () => {
+      Deno.removeSignalListener("SIGINT", stop);
+      Deno.removeSignalListener("SIGTERM", stop);
+      resolve();
+    };
     Deno.addSignalListener("SIGINT", stop);
     Deno.addSignalListener("SIGTERM", stop);
   });
   await handle.close();
-}
-
-async function loadBootstrap(path: string): Promise<{ bootstrap: Obj; warnings: string[] }> {
-  const mod = await import("../crds/proto_json.ts");
-  const r = mod.loadBootstrapFile(path) as { bootstrap: Obj; warnings: string[] };
-  return r;
+  return 0;
 }
