@@ -1,0 +1,96 @@
+/**
+ * Aeraki's redis samples: RedisService routing, mirroring, faults, read policy, client auth; RedisDestination
+ * server auth (Secret) and cluster mode.
+ */
+import assert from "node:assert/strict";
+import { buildMeshModel } from "../../../control/translate/model.ts";
+import { translateForNode } from "../../../control/translate/snapshot.ts";
+import { assertEncodes, filterConfig, loadSamples, sidecar } from "./_support.ts";
+
+const SINGLE = "redis-single.redis.svc.cluster.local";
+const CLUSTER = "redis-cluster.redis.svc.cluster.local";
+const BASE = ["samples/redis/redis-single.yaml", "samples/redis/redis-cluster.yaml"];
+const CLIENT = sidecar("10.3.0.9", "redis-client-1", "redis", { app: "redis-client" });
+
+// What the API server assigns when the sample Services are applied.
+const CLUSTER_IPS: Record<string, string> = { "redis-single": "10.96.0.11", "redis-cluster": "10.96.0.12" };
+
+function redisView(...files: string[]) {
+  const resources = loadSamples("redis", ...BASE, ...files);
+  for (const r of resources) if (r.kind === "Service") r.spec.clusterIP = CLUSTER_IPS[r.metadata.name];
+  const model = buildMeshModel(resources);
+  const view = translateForNode(model, CLIENT);
+  const listenerOf = (host: string) => {
+    const service = model.byHost.get(host)!;
+    return view.listeners.get(`${service.addresses[0]}_6379`);
+  };
+  return { model, view, listenerOf };
+}
+
+Deno.test("redis: no RedisService is a catch-all to the service, op_timeout 60 s", () => {
+  const { view, listenerOf } = redisView();
+  const config = filterConfig(listenerOf(SINGLE));
+  assert.equal(
+    config["@type"],
+    "type.googleapis.com/envoy.extensions.filters.network.redis_proxy.v3.RedisProxy",
+  );
+  assert.equal(config.stat_prefix, `outbound|6379||${SINGLE}`);
+  assert.deepEqual(config.settings, { op_timeout: { seconds: 60 } });
+  assert.deepEqual(config.prefix_routes, { catch_all_route: { cluster: `outbound|6379||${SINGLE}` } });
+  const cluster = view.clusters.get(`outbound|6379||${SINGLE}`)!;
+  assert.equal(cluster.lb_policy, "MAGLEV");
+  assertEncodes(view);
+});
+
+Deno.test("redis: key-prefix routing, mirroring, faults, read policy", () => {
+  const routing = filterConfig(redisView("samples/redis/routing.yaml").listenerOf(CLUSTER));
+  assert.deepEqual(routing.prefix_routes, {
+    routes: [{ prefix: "cluster", cluster: `outbound|6379||${CLUSTER}` }],
+    catch_all_route: { cluster: `outbound|6379||${SINGLE}` },
+  });
+  const mirror = filterConfig(redisView("samples/redis/traffic-mirroring.yaml").listenerOf(CLUSTER));
+  assert.deepEqual(mirror.prefix_routes, {
+    catch_all_route: {
+      cluster: `outbound|6379||${CLUSTER}`,
+      request_mirror_policy: [{
+        cluster: `outbound|6379||${SINGLE}`,
+        runtime_fraction: { default_value: { numerator: 1_000_000, denominator: "MILLION" } },
+      }],
+    },
+  });
+  const faults = redisView("samples/redis/fault-injection.yaml");
+  assert.deepEqual(filterConfig(faults.listenerOf(CLUSTER)).faults, [{
+    fault_enabled: { default_value: { numerator: 500_000, denominator: "MILLION" } },
+    commands: ["GET"],
+  }]);
+  assertEncodes(faults.view);
+  const read = redisView("samples/redis/read-policy.yaml");
+  assert.equal(
+    (filterConfig(read.listenerOf(CLUSTER)).settings as Record<string, unknown>).read_policy,
+    "REPLICA",
+  );
+  assertEncodes(read.view);
+});
+
+Deno.test("redis: client-side password, server-side password from a Secret, cluster mode", () => {
+  const client = redisView("samples/redis/client-side-password.yaml");
+  assert.deepEqual(filterConfig(client.listenerOf(SINGLE)).downstream_auth_password, {
+    inline_string: "testredis123!",
+  });
+  const server = redisView("samples/redis/server-side-password.yaml");
+  const options = server.view.clusters.get(`outbound|6379||${SINGLE}`)!.typed_extension_protocol_options;
+  assert.deepEqual(options, {
+    "envoy.filters.network.redis_proxy": {
+      "@type": "type.googleapis.com/envoy.extensions.filters.network.redis_proxy.v3.RedisProtocolOptions",
+      auth_password: { inline_string: "testredis" }, // the Secret's value, trimmed as Aeraki
+    },
+  });
+  assertEncodes(server.view);
+  const cluster = redisView("samples/redis/cluster.yaml");
+  const c = cluster.view.clusters.get(`outbound|6379||${CLUSTER}`)!;
+  assert.equal(c.type, undefined);
+  assert.equal((c.cluster_type as { name: string }).name, "envoy.clusters.redis");
+  assert.equal(c.lb_policy, "CLUSTER_PROVIDED");
+  assert.equal(cluster.view.endpoints.has(`outbound|6379||${CLUSTER}`), false);
+  assertEncodes(cluster.view);
+});
