@@ -23,6 +23,11 @@ import {
 // deno-lint-ignore no-explicit-any
 type Any = any;
 const thrift: Any = createRequire(import.meta.url)("thrift");
+// npm thrift's compact protocol warns "SeqId already set" when one protocol object writes several
+// pipelined replies (server side, with or without a proxy); that line is noise here, the rest is kept.
+thrift.setLogFunc((line: string) => {
+  if (!line.includes("SeqId already set")) console.log(line);
+});
 
 const CODEC = "aeraki.meta_protocol.codec.thrift";
 
