@@ -16,6 +16,8 @@ import { Session, type SessionContext } from "./session.ts";
 
 /** How often backends do housekeeping (op timeouts, topology refresh, endpoint changes). */
 const TICK_MS = 100;
+/** How long `close()` lets clients take their last replies. */
+const CLOSE_GRACE_MS = 1000;
 
 /** Options beyond the proto config (defaults suit production). */
 export interface RedisProxyOptions {
@@ -45,7 +47,7 @@ export class RedisProxyFilter implements NetworkFilter, SessionContext {
   readonly #options: RedisProxyOptions;
   readonly #random: () => number;
   readonly #backends = new Map<string, { cluster: Cluster; backend: Backend }>();
-  readonly #sessions = new Set<Promise<void>>();
+  readonly #sessions = new Map<Session, Promise<void>>();
   #timer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
 
@@ -69,9 +71,10 @@ export class RedisProxyFilter implements NetworkFilter, SessionContext {
     }
     this.stats.downstreamConnections++;
     this.#timer ??= setInterval(() => this.#tick(), TICK_MS);
-    const done = new Session(conn, this).run();
-    this.#sessions.add(done);
-    return done.finally(() => this.#sessions.delete(done));
+    const session = new Session(conn, this);
+    const done = session.run().finally(() => this.#sessions.delete(session));
+    this.#sessions.set(session, done);
+    return done;
   }
 
   /** The backend of cluster `name` (made on first use, remade when the cluster object changes). */
@@ -124,13 +127,22 @@ export class RedisProxyFilter implements NetworkFilter, SessionContext {
     for (const { backend } of this.#backends.values()) backend.tick();
   }
 
-  /** Stops the timers and closes upstream connections; client connections end as their upstreams fail. */
-  async close(): Promise<void> {
+  /**
+   * Stops the timers and closes upstream connections (pending commands fail); client connections get
+   * `drainMs` to take their last replies, then are closed.
+   */
+  async close(drainMs = CLOSE_GRACE_MS): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
     for (const { backend } of this.#backends.values()) backend.close();
     this.#backends.clear();
-    await Promise.allSettled([...this.#sessions]);
+    for (const session of this.#sessions.keys()) session.shutdown();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, drainMs)));
+    await Promise.race([Promise.allSettled([...this.#sessions.values()]), grace]);
+    clearTimeout(timer);
+    for (const session of this.#sessions.keys()) session.abort();
+    await Promise.allSettled([...this.#sessions.values()]);
   }
 }

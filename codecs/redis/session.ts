@@ -80,6 +80,17 @@ export class Session implements SlotOwner {
     this.#close();
   }
 
+  /** Stops reading: the connection closes once its queued replies are written. */
+  shutdown(): void {
+    this.#closing = true;
+    if (this.#head === this.#queue.length && this.#writer.pendingBytes === 0) this.#close();
+  }
+
+  /** Closes the connection now. */
+  abort(): void {
+    this.#close();
+  }
+
   /** Waits until every queued reply is written (bounded by the op timeout of upstream requests). */
   async #drain(): Promise<void> {
     if (this.#head < this.#queue.length) await new Promise<void>((resolve) => (this.#drainWaiter = resolve));
@@ -106,6 +117,7 @@ export class Session implements SlotOwner {
       queue.length = 0;
       this.#head = 0;
       this.#drainWaiter?.();
+      if (this.#closing) void this.#writer.drained().then(() => this.#close());
     } else if (this.#head > 1024 && this.#head * 2 > queue.length) {
       this.#queue = queue.slice(this.#head);
       this.#head = 0;
