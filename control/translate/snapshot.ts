@@ -10,7 +10,7 @@ import { inboundCluster } from "./clusters.ts";
 import { gatewayListener, inboundListener } from "./listeners.ts";
 import { inboundMetaFilter, outboundMetaFilter } from "./meta_filters.ts";
 import { buildMetaRoutes, metaToRds } from "./meta_routes.ts";
-import { exportedTo, type MeshModel, selectorMatches } from "./model.ts";
+import { exportedTo, type MeshModel, type MeshService, selectorMatches } from "./model.ts";
 import { metaRouteName } from "./names.ts";
 import { type NodeInfo, nodeKeyOf, type NodeLike, parseNode } from "./node.ts";
 import { detectProtocol } from "./protocols.ts";
@@ -42,6 +42,8 @@ interface Mutable {
 
 interface ModelCache {
   readonly namespaces: Map<string, NodeResources>;
+  /** Services by their own namespace (where inbound workloads live). */
+  readonly owned: Map<string, MeshService[]>;
   readonly nodes: Map<string, NodeResources>;
 }
 
@@ -51,7 +53,7 @@ const caches = new WeakMap<MeshModel, ModelCache>();
 export function translateForNode(model: MeshModel, node: NodeInfo | NodeLike): NodeResources {
   const info = "type" in node && "proxyless" in node ? node as NodeInfo : parseNode(node as NodeLike);
   let cache = caches.get(model);
-  if (!cache) caches.set(model, cache = { namespaces: new Map(), nodes: new Map() });
+  if (!cache) caches.set(model, cache = { namespaces: new Map(), owned: ownedBy(model), nodes: new Map() });
   const key = nodeKeyOf(info);
   let view = cache.nodes.get(key);
   if (!view) cache.nodes.set(key, view = buildNodeView(model, info, cache));
@@ -69,7 +71,7 @@ function buildNodeView(model: MeshModel, node: NodeInfo, cache: ModelCache): Nod
     return out;
   }
   const out = empty();
-  addInbound(model, node, out);
+  addInbound(cache.owned.get(node.namespace) ?? [], node, out);
   if (out.listeners.size === 0) return shared;
   for (const kind of ["listeners", "routes", "clusters", "endpoints"] as const) copy(shared[kind], out[kind]);
   out.warnings.push(...shared.warnings);
@@ -119,9 +121,9 @@ function namespaceView(
 }
 
 /** The workload's own service ports: MetaProtocol (with rate limits) and Redis inbound listeners + clusters. */
-function addInbound(model: MeshModel, node: NodeInfo, out: Mutable): void {
-  for (const service of model.services) {
-    if (service.namespace !== node.namespace || !selectorMatches(service.selector, node.labels)) continue;
+function addInbound(services: readonly MeshService[], node: NodeInfo, out: Mutable): void {
+  for (const service of services) {
+    if (!selectorMatches(service.selector, node.labels)) continue;
     for (const port of service.ports) {
       const p = port.protocol;
       const filter = p.kind === "meta"
@@ -174,6 +176,16 @@ function addGatewayListeners(model: MeshModel, node: NodeInfo, out: Mutable): vo
       out.routes.set(metaRouteName(service.host, port), metaToRds(table));
     }
   }
+}
+
+function ownedBy(model: MeshModel): Map<string, MeshService[]> {
+  const out = new Map<string, MeshService[]>();
+  for (const service of model.services) {
+    const list = out.get(service.namespace);
+    if (list) list.push(service);
+    else out.set(service.namespace, [service]);
+  }
+  return out;
 }
 
 function statPrefixOf(listener: Obj): string {

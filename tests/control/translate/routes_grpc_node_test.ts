@@ -197,3 +197,34 @@ Deno.test("exportTo: ServiceEntry '.' hides the service from other namespaces; v
   assert.equal(translateForNode(model, sidecar("10.0.0.2", "q", "b")).listeners.size, 0);
   assert.equal(translateForNode(model, sidecar("10.0.0.1", "p2", "a")), inA);
 });
+
+Deno.test("exportTo: a MetaRouter's exportTo limits which namespaces get its MetaProtocol listener and routes", () => {
+  const model = buildMeshModel([
+    resource({
+      apiVersion: "networking.istio.io/v1beta1",
+      kind: "ServiceEntry",
+      metadata: { name: "svc", namespace: "a" },
+      spec: {
+        hosts: ["svc.a"],
+        addresses: ["240.240.0.7"],
+        ports: [{ number: 7000, name: "tcp-metaprotocol-thrift-x" }],
+      },
+    }),
+    resource({
+      apiVersion: "metaprotocol.aeraki.io/v1alpha1",
+      kind: "MetaRouter",
+      metadata: { name: "svc", namespace: "a" },
+      spec: {
+        hosts: ["svc.a"],
+        exportTo: [".", "c"],
+        routes: [{ name: "all", route: [{ destination: { host: "svc.a" } }] }],
+      },
+    }),
+  ]);
+  for (const [namespace, visible] of [["a", true], ["b", false], ["c", true]] as const) {
+    const view = translateForNode(model, sidecar("10.0.0.1", "p", namespace));
+    assert.equal(view.listeners.has("240.240.0.7_7000"), visible, namespace);
+    assert.equal(view.routes.has("svc.a_7000"), visible, namespace);
+    assert.ok(view.clusters.has("outbound|7000||svc.a"), namespace); // the service itself stays reachable
+  }
+});
