@@ -1,6 +1,7 @@
 /**
  * The ADS server: `@grpc/grpc-js` serving `envoy.service.discovery.v3.AggregatedDiscoveryService`
- * (SotW `StreamAggregatedResources` and incremental `DeltaAggregatedResources`) from a
+ * (SotW `StreamAggregatedResources` and incremental `DeltaAggregatedResources`), and Aeraki's MetaRDS
+ * `envoy.service.route.v3.RouteDiscoveryService` (`StreamRoutes`, `DeltaRoutes`) from a
  * {@linkcode SnapshotCache}. Requests are decoded straight into canonical form (so `node.metadata` is
  * plain JSON); responses carry resources packed once by the snapshot.
  *
@@ -49,6 +50,8 @@ export const DEFAULT_XDS_PORT = 15010;
 
 const DISCOVERY_REQUEST = "envoy.service.discovery.v3.DiscoveryRequest";
 const DELTA_REQUEST = "envoy.service.discovery.v3.DeltaDiscoveryRequest";
+/** Aeraki's MetaRDS service name. */
+export const RDS_SERVICE = "envoy.service.route.v3.RouteDiscoveryService";
 
 /** Binds and starts the ADS server. Rejects when the port cannot be bound. */
 export async function startAdsServer(options: AdsServerOptions): Promise<AdsServer> {
@@ -90,16 +93,18 @@ export async function startAdsServer(options: AdsServerOptions): Promise<AdsServ
     call.on("close", finish);
   }
 
-  server.addService(withCanonicalRequests(), {
-    StreamAggregatedResources(call: grpc.ServerDuplexStream<Obj, unknown>) {
-      const stream = new SotwStream(ctx, call.getPeer(), (response) => call.write(response));
-      serve(call, stream, (req) => stream.onRequest(req));
-    },
-    DeltaAggregatedResources(call: grpc.ServerDuplexStream<Obj, unknown>) {
-      const stream = new DeltaStream(ctx, call.getPeer(), (response) => call.write(response));
-      serve(call, stream, (req) => stream.onRequest(req));
-    },
-  });
+  const sotw = (call: grpc.ServerDuplexStream<Obj, unknown>) => {
+    const stream = new SotwStream(ctx, call.getPeer(), (response) => call.write(response));
+    serve(call, stream, (req) => stream.onRequest(req));
+  };
+  const delta = (call: grpc.ServerDuplexStream<Obj, unknown>) => {
+    const stream = new DeltaStream(ctx, call.getPeer(), (response) => call.write(response));
+    serve(call, stream, (req) => stream.onRequest(req));
+  };
+  const [ads, rds] = serviceDefinitions();
+  server.addService(ads, { StreamAggregatedResources: sotw, DeltaAggregatedResources: delta });
+  // Aeraki's MetaRDS: MetaProtocolProxy filters with a non-ADS GRPC config source call these.
+  server.addService(rds, { StreamRoutes: sotw, DeltaRoutes: delta });
 
   const address = `${options.hostname ?? "0.0.0.0"}:${options.port ?? DEFAULT_XDS_PORT}`;
   const port = await new Promise<number>((resolve, reject) => {
@@ -139,18 +144,25 @@ export async function startAdsServer(options: AdsServerOptions): Promise<AdsServ
   };
 }
 
-/** `adsService()` with request deserialisers that yield canonical objects. */
-function withCanonicalRequests(): grpc.ServiceDefinition {
+/**
+ * `adsService()` with request deserialisers that yield canonical objects, and the same two methods
+ * re-pathed as `envoy.service.route.v3.RouteDiscoveryService` (`StreamRoutes`/`DeltaRoutes` exchange the
+ * same DiscoveryRequest/Response messages as ADS; the descriptor does not carry that service).
+ */
+function serviceDefinitions(): [grpc.ServiceDefinition, grpc.ServiceDefinition] {
   const base = adsService();
-  return {
-    ...base,
-    StreamAggregatedResources: {
-      ...base.StreamAggregatedResources,
-      requestDeserialize: (bytes: Uint8Array) => decodeMessage(DISCOVERY_REQUEST, bytes),
-    },
-    DeltaAggregatedResources: {
-      ...base.DeltaAggregatedResources,
-      requestDeserialize: (bytes: Uint8Array) => decodeMessage(DELTA_REQUEST, bytes),
-    },
-  } as grpc.ServiceDefinition;
+  const sotw = {
+    ...base.StreamAggregatedResources,
+    requestDeserialize: (bytes: Uint8Array) => decodeMessage(DISCOVERY_REQUEST, bytes),
+  };
+  const delta = {
+    ...base.DeltaAggregatedResources,
+    requestDeserialize: (bytes: Uint8Array) => decodeMessage(DELTA_REQUEST, bytes),
+  };
+  const ads = { StreamAggregatedResources: sotw, DeltaAggregatedResources: delta };
+  const rds = {
+    StreamRoutes: { ...sotw, path: `/${RDS_SERVICE}/StreamRoutes`, originalName: "streamRoutes" },
+    DeltaRoutes: { ...delta, path: `/${RDS_SERVICE}/DeltaRoutes`, originalName: "deltaRoutes" },
+  };
+  return [ads as grpc.ServiceDefinition, rds as grpc.ServiceDefinition];
 }

@@ -96,14 +96,15 @@ export class RawAdsStream {
   /** The status the stream ended with, once it ended. */
   ended: Promise<grpc.StatusObject>;
 
-  constructor(client: grpc.Client, delta: boolean) {
+  /** `path` overrides the method path (e.g. RouteDiscoveryService's `StreamRoutes`). */
+  constructor(client: grpc.Client, delta: boolean, path?: string) {
     const method = delta ? "DeltaAggregatedResources" : "StreamAggregatedResources";
     const def = adsService()[method];
     const requestType = delta
       ? "envoy.service.discovery.v3.DeltaDiscoveryRequest"
       : "envoy.service.discovery.v3.DiscoveryRequest";
     this.#call = client.makeBidiStreamRequest(
-      def.path,
+      path ?? def.path,
       (req: Obj) => Buffer.from(encodeMessage(requestType, req)),
       def.responseDeserialize as (b: Buffer) => Obj,
     );

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { TypeUrls } from "../../../crds/protos.ts";
 import { SnapshotCache } from "../../../control/xds/cache.ts";
 import type { LogLevel } from "../../../control/xds/log.ts";
-import { startAdsServer } from "../../../control/xds/server.ts";
+import { RDS_SERVICE, startAdsServer } from "../../../control/xds/server.ts";
 import { adsClient, edsCluster, loadAssignment, RawAdsStream, serviceSet, snapshotOf } from "./fixtures.ts";
 
 const NODE = { id: "sidecar~10.0.0.1~a.ns~ns.svc.cluster.local", cluster: "test" };
@@ -179,4 +179,29 @@ Deno.test("SotW: a request before any snapshot is answered once the snapshot arr
   t.cache.setSnapshot(NODE.id, snapshotOf(serviceSet("a", 1001)));
   const lds = await t.stream.next();
   assert.deepEqual(lds.resources.map((r) => r.name), ["a"]);
+});
+
+Deno.test("MetaRDS: RouteDiscoveryService/StreamRoutes serves RouteConfigurations by name (Aeraki's non-ADS RDS)", async () => {
+  await using t = await setup();
+  const snap = snapshotOf(serviceSet("a", 1001), serviceSet("b", 1002));
+  t.cache.setSnapshot(NODE.id, snap);
+  const client = adsClient(t.server.port);
+  const routes = new RawAdsStream(client, false, `/${RDS_SERVICE}/StreamRoutes`);
+  try {
+    routes.send({ node: NODE, type_url: TypeUrls.routes, resource_names: ["b-route"] });
+    const got = await routes.next();
+    assert.deepEqual(got.resources.map((r) => r.name), ["b-route"]);
+    assert.equal(got.raw.version_info, snap.version(TypeUrls.routes));
+    routes.send({
+      type_url: TypeUrls.routes,
+      resource_names: ["b-route"],
+      version_info: got.raw.version_info,
+      response_nonce: got.raw.nonce,
+    });
+    await routes.none(100);
+    assert.equal(t.server.metrics.get("acks", TypeUrls.routes), 1);
+  } finally {
+    await routes.close();
+    client.close();
+  }
 });
