@@ -106,7 +106,8 @@ export class DeclarativeCodec implements Codec {
       const c = conds[i];
       let v = r.present[c.slot] ? r.nums[c.slot] : 0; // absent = protobuf default
       if (c.mask >= 0) v = ((v % 0x100000000) & c.mask) >>> 0;
-      if (c.equals.length > 0 && !c.equals.includes(v)) return false;
+      const eq = c.equals;
+      if (eq.length === 1 ? eq[0] !== v : eq.length > 1 && !eq.includes(v)) return false;
       if (v === c.notEquals) return false;
     }
     return true;

@@ -35,6 +35,7 @@ export class FrameReader {
   ridAt = -1;
   ridLen = 0;
   #entries = 0;
+  #mapSlots: Int32Array;
 
   constructor(program: Program) {
     this.program = program;
@@ -44,6 +45,9 @@ export class FrameReader {
     this.mapKeys = Array.from({ length: program.slotCount }, () => []);
     this.mapVals = Array.from({ length: program.slotCount }, () => []);
     this.bounds = new Int32Array(program.sections.length * 3);
+    this.#mapSlots = Int32Array.from(
+      [...program.slotKinds.keys()].filter((i) => program.slotKinds[i] === MAP),
+    );
   }
 
   /** Reads the header fields of the frame at the start of `b` (at least `headerSize` bytes). */
@@ -66,8 +70,9 @@ export class FrameReader {
     const bodyEnd = frameEnd - p.trailer.length;
     this.ridAt = -1;
     this.#entries = 0;
-    for (let i = 0; i < this.mapKeys.length; i++) {
-      if (p.slotKinds[i] === MAP) this.mapKeys[i].length = this.mapVals[i].length = 0;
+    for (let i = 0; i < this.#mapSlots.length; i++) {
+      const slot = this.#mapSlots[i];
+      this.mapKeys[slot].length = this.mapVals[slot].length = 0;
     }
     let cursor = p.headerSize;
     for (let i = 0; i < p.sections.length; i++) {
