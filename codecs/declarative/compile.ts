@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Description, MatchSpec } from "./schema.ts";
+import type { Description, MatchSpec } from "../../crds/declarative_codec.ts";
 import { hexBytes, type IntSpec, WIDTHS } from "./wire.ts";
 
 /** A header field: where it is and which slot receives it. */

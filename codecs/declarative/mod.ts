@@ -10,10 +10,10 @@ import type { CodecFactory, CodecRole } from "../codec.ts";
 import { registerCodec } from "../registry.ts";
 import { compileDescription, type Program } from "./compile.ts";
 import { DeclarativeCodec } from "./declarative_codec.ts";
-import { parseDescription } from "./schema.ts";
+import { parseDescription } from "../../crds/declarative_codec.ts";
 import { SHIPPED_DESCRIPTIONS } from "./shipped.ts";
 
-export { type Description, DescriptionSchema, parseDescription } from "./schema.ts";
+export { type Description, DescriptionSchema, parseDescription } from "../../crds/declarative_codec.ts";
 export type { Program } from "./compile.ts";
 
 /** The registered name of the generic declarative codec. */
@@ -97,10 +97,15 @@ function provide(config: Record<string, unknown> | undefined): CodecFactory {
 
 registerCodec(DECLARATIVE_CODEC_NAME, provide);
 
+/** Names other meshes use for a shipped protocol (Aeraki 1.4.2+ ships a tRPC codec under this name). */
+const ALIASES: Readonly<Record<string, readonly string[]>> = {
+  "metamesh.codec.trpc": ["aeraki.meta_protocol.codec.trpc"],
+};
+
 for (const program of shipped.values()) {
   if (!program.codecName) continue;
   const factory = createDeclarativeCodecFactory(program);
-  registerCodec(program.codecName, (config) => {
+  registerCodec([program.codecName, ...(ALIASES[program.codecName] ?? [])], (config) => {
     const extra = config && Object.keys(config).find((k) => k !== "@type");
     if (extra) {
       throw new TypeError(
