@@ -1,30 +1,25 @@
 /**
- * The proxy's xDS client (SotW ADS over grpc-js). Used when the bootstrap has
- * `dynamic_resources.ads_config` pointing (`envoy_grpc.cluster_name`) at a static cluster, as Istio
- * bootstraps do. It subscribes CDS and LDS (wildcard), then EDS for the EDS clusters and RDS for the
- * route names listeners use; each response is decoded into canonical objects and handed to the sink to
- * apply atomically: ACK on success, NACK (`error_detail` code 3) on a decode or apply failure, the old
- * config staying in place. When the control plane goes away the proxy keeps its last config; the client
- * reconnects with capped, jittered exponential backoff and resubscribes with its last accepted versions.
+ * The proxy's xDS client (SotW over grpc-js).
+ *
+ * - With `dynamic_resources.ads_config` (api_type GRPC, `envoy_grpc.cluster_name` naming a static
+ *   cluster, as Istio bootstraps do): one ADS stream subscribing CDS and LDS (wildcard), then EDS for the
+ *   EDS clusters and RDS for route names whose `config_source` is `ads`.
+ * - Route names whose `config_source.api_config_source` is GRPC (Aeraki's MetaRDS on cluster
+ *   `aeraki-xds`) get their own `RouteDiscoveryService/StreamRoutes` stream per server, for static and
+ *   dynamic listeners alike.
+ *
+ * Each response is decoded into canonical objects and handed to the sink to apply atomically: ACK on
+ * success, NACK (`error_detail` code 3) on a decode or apply failure, the old config staying in place.
+ * When a server goes away the proxy keeps its last config; streams reconnect with backoff and resubscribe
+ * with their last accepted versions.
  *
  * @module
  */
-import { Buffer } from "node:buffer";
-import * as grpc from "@grpc/grpc-js";
-import { adsService } from "../crds/grpc_services.ts";
-import { encodeMessage } from "../crds/proto_wire.ts";
 import { TypeUrls } from "../crds/protos.ts";
 import { at, type ConfigPath, fail, list, type Obj, obj, str } from "./config_util.ts";
 import type { ResourceUpdate } from "./run.ts";
-import {
-  edsNames,
-  newTypeState,
-  prepareUpdate,
-  rdsNames,
-  retainNames,
-  SHORT,
-  type TypeState,
-} from "./xds_client_state.ts";
+import { ADS_PATH, RDS_PATH, XdsChannel } from "./xds_client_channel.ts";
+import { edsNames, prepareUpdate, rdsRefs, retainNames, SHORT, type TypeState } from "./xds_client_state.ts";
 
 /** What applies resources: `startProxy(...)`'s handle. Returns a NACK reason, or `undefined` to ACK. */
 export interface ResourceSink {
@@ -40,7 +35,7 @@ export interface XdsClientOptions {
   readonly sink: ResourceSink;
   /** Default `console.error`. */
   readonly log?: (message: string) => void;
-  /** Overrides the server address found in the bootstrap (`host:port` or `unix:/path`). */
+  /** Overrides the ADS server address found in the bootstrap (`host:port` or `unix:/path`). */
   readonly target?: string;
   /** First reconnect delay (default 500 ms) and the cap (default 30 s); each delay is jittered to 50–100 %. */
   readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
@@ -53,7 +48,15 @@ export interface XdsTypeStatus {
   resources: string[];
 }
 
-/** The client's state, for admin and tests. */
+/** One stream's view. */
+export interface XdsChannelStatus {
+  target: string;
+  connected: boolean;
+  reconnects: number;
+  types: Record<string, XdsTypeStatus>;
+}
+
+/** The client's state, for admin and tests. `types`/`connected`/`reconnects` describe the ADS stream. */
 export interface XdsClientStatus {
   connected: boolean;
   target: string;
@@ -62,137 +65,91 @@ export interface XdsClientStatus {
   reconnects: number;
   lastNack?: string;
   types: Record<string, XdsTypeStatus>;
+  channels: XdsChannelStatus[];
 }
 
-const ORDER = [TypeUrls.cluster, TypeUrls.endpoints, TypeUrls.listener, TypeUrls.routes];
-const DISCOVERY_REQUEST = "envoy.service.discovery.v3.DiscoveryRequest";
+const ADS_TYPES = [TypeUrls.cluster, TypeUrls.endpoints, TypeUrls.listener, TypeUrls.routes];
 
 /** Starts the client (connection attempts begin at once). */
 export function startXdsClient(options: XdsClientOptions): XdsClient {
   return new XdsClient(options);
 }
 
-/** A running SotW ADS client; see the module doc. */
+/** A running xDS client; see the module doc. */
 export class XdsClient {
   readonly #opts: XdsClientOptions;
   readonly #log: (message: string) => void;
-  readonly #target: string;
-  readonly #client: grpc.Client;
+  readonly #origin: string;
   readonly #node: Obj;
-  readonly #types = new Map<string, TypeState>(ORDER.map((t) => [t, newTypeState(t)]));
-  #call: grpc.ClientDuplexStream<Obj, Obj> | undefined;
-  #sentNode = false;
-  #connected = false;
-  #closed = false;
-  #attempt = 0;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #counts = { acks: 0, nacks: 0, reconnects: 0 };
+  readonly #ads: XdsChannel | undefined;
+  readonly #rds = new Map<string, XdsChannel>();
+  readonly #staticListeners: Obj[];
+  readonly #unsupported = new Set<string>();
+  #counts = { acks: 0, nacks: 0 };
   #lastNack: string | undefined;
   #synced = Promise.withResolvers<void>();
 
   constructor(options: XdsClientOptions) {
     this.#opts = options;
     this.#log = options.log ?? ((m) => console.error(m));
-    this.#target = options.target ?? adsTarget(options.bootstrap, options.origin ?? "bootstrap");
-    this.#node = {
-      user_agent_name: "metamesh",
-      ...obj(options.bootstrap.node, { origin: "", path: "node" }),
-    };
-    this.#client = new grpc.Client(this.#target, grpc.credentials.createInsecure());
-    this.#connect();
+    this.#origin = options.origin ?? "bootstrap";
+    const b = options.bootstrap;
+    this.#node = { user_agent_name: "metamesh", ...obj(b.node, { origin: this.#origin, path: "node" }) };
+    this.#staticListeners = list(
+      obj(b.static_resources, { origin: this.#origin, path: "static_resources" }).listeners,
+    )
+      .filter((l): l is Obj => !!l && typeof l === "object");
+    const dynamic = obj(b.dynamic_resources, { origin: this.#origin, path: "dynamic_resources" });
+    if (dynamic.ads_config !== undefined) {
+      this.#ads = this.#channel(options.target ?? adsTarget(b, this.#origin), ADS_PATH, ADS_TYPES);
+    } else {
+      this.#synced.resolve();
+    }
+    this.#followRoutes();
   }
 
-  /** Resolves once the first CDS and LDS responses were applied. */
+  /** Resolves once the first CDS and LDS responses were applied (at once without ADS). */
   get synced(): Promise<void> {
     return this.#synced.promise;
   }
 
   /** A snapshot of the client's state. */
   status(): XdsClientStatus {
-    const types: Record<string, XdsTypeStatus> = {};
-    for (const [t, s] of this.#types) {
-      types[SHORT[t]] = { names: [...s.names], version: s.version, resources: [...s.accepted.keys()].sort() };
-    }
+    const channels = [...(this.#ads ? [this.#ads] : []), ...this.#rds.values()].map(describe);
+    const ads = channels[0] && this.#ads ? channels[0] : undefined;
     return {
-      connected: this.#connected,
-      target: this.#target,
+      connected: ads?.connected ?? false,
+      target: ads?.target ?? "",
       ...this.#counts,
+      reconnects: ads?.reconnects ?? 0,
       lastNack: this.#lastNack,
-      types,
+      types: ads?.types ?? {},
+      channels,
     };
   }
 
-  /** Stops the stream and the channel; the applied config stays. Safe to call twice. */
+  /** Stops every stream; the applied config stays. Safe to call twice. */
   close(): Promise<void> {
-    this.#closed = true;
-    clearTimeout(this.#timer);
-    this.#call?.cancel();
-    this.#call = undefined;
-    this.#client.close();
+    this.#ads?.close();
+    for (const c of this.#rds.values()) c.close();
     return Promise.resolve();
   }
 
-  #connect(): void {
-    const def = adsService().StreamAggregatedResources;
-    const call = this.#client.makeBidiStreamRequest(
-      def.path,
-      (req: Obj) => Buffer.from(encodeMessage(DISCOVERY_REQUEST, req)),
-      def.responseDeserialize as (bytes: Buffer) => Obj,
-    );
-    this.#call = call;
-    this.#sentNode = false;
-    call.on("data", (response: Obj) => {
-      if (call !== this.#call) return;
-      if (!this.#connected) this.#log(`metamesh xds: connected to ${this.#target}`);
-      this.#connected = true;
-      this.#attempt = 0;
-      this.#onResponse(response);
+  #channel(target: string, path: string, types: string[]): XdsChannel {
+    return new XdsChannel({
+      target,
+      path,
+      types,
+      node: this.#node,
+      log: this.#log,
+      backoff: this.#opts.backoff,
+      onResponse: (channel, state, response) => this.#onResponse(channel, state, response),
     });
-    call.on("error", () => {}); // the status event carries the reason
-    call.on("status", (status: grpc.StatusObject) => {
-      if (call !== this.#call) return;
-      this.#onStreamEnd(status);
-    });
-    // Resynchronise: wildcard CDS/LDS always; EDS/RDS for names already known, with accepted versions.
-    for (const state of this.#types.values()) {
-      const wildcard = state.typeUrl === TypeUrls.cluster || state.typeUrl === TypeUrls.listener;
-      if (wildcard || state.names.length > 0) {
-        state.nonce = "";
-        this.#send(state);
-      }
-    }
   }
 
-  #onStreamEnd(status: grpc.StatusObject): void {
-    this.#call = undefined;
-    this.#connected = false;
-    if (this.#closed) return;
-    const base = this.#opts.backoff?.initialMs ?? 500;
-    const cap = this.#opts.backoff?.maxMs ?? 30_000;
-    const ceiling = Math.min(cap, base * 2 ** this.#attempt++);
-    const delay = ceiling / 2 + Math.random() * ceiling / 2;
-    this.#log(
-      `metamesh xds: stream to ${this.#target} ended (${grpc.status[status.code]}: ${status.details}); ` +
-        `keeping the last config, reconnecting in ${Math.round(delay)} ms`,
-    );
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      if (this.#closed) return;
-      this.#counts.reconnects++;
-      this.#connect();
-    }, delay);
-  }
-
-  #onResponse(response: Obj): void {
-    const typeUrl = String(response.type_url ?? "");
-    const state = this.#types.get(typeUrl);
-    if (!state) {
-      this.#log(`metamesh xds: ignoring a response of unrequested type ${typeUrl}`);
-      return;
-    }
-    state.nonce = String(response.nonce ?? "");
+  #onResponse(channel: XdsChannel, state: TypeState, response: Obj): void {
     const version = String(response.version_info ?? "");
-    const origin = `xds:${SHORT[typeUrl]} version ${version}`;
+    const origin = `xds:${SHORT[state.typeUrl]} version ${version} from ${channel.target}`;
     let error: string | undefined;
     let prepared;
     try {
@@ -209,59 +166,98 @@ export class XdsClient {
       this.#counts.nacks++;
       this.#lastNack = error;
       this.#log(`metamesh xds: rejecting ${origin} (keeping version ${state.version || "(none)"}): ${error}`);
-      this.#send(state, { code: 3, message: error ?? "unknown error" });
+      channel.nack(state, error ?? "unknown error");
       return;
     }
     state.accepted = prepared.accepted;
     state.canonical = prepared.canonical;
     state.version = version;
     this.#counts.acks++;
-    this.#send(state);
-    if (typeUrl === TypeUrls.cluster) this.#follow(TypeUrls.endpoints, edsNames(state.canonical));
-    if (typeUrl === TypeUrls.listener) this.#follow(TypeUrls.routes, rdsNames(state.canonical));
-    const cds = this.#types.get(TypeUrls.cluster)!;
-    const lds = this.#types.get(TypeUrls.listener)!;
+    channel.ack(state);
+    if (channel !== this.#ads) return;
+    if (state.typeUrl === TypeUrls.cluster) {
+      const eds = channel.types.get(TypeUrls.endpoints)!;
+      if (channel.subscribe(TypeUrls.endpoints, edsNames(state.canonical))) retainNames(eds);
+    }
+    if (state.typeUrl === TypeUrls.listener) this.#followRoutes();
+    const cds = channel.types.get(TypeUrls.cluster)!;
+    const lds = channel.types.get(TypeUrls.listener)!;
     if (cds.version && lds.version) this.#synced.resolve();
   }
 
-  /** Changes the EDS/RDS subscription to `names` when it differs. */
-  #follow(typeUrl: string, names: string[]): void {
-    const state = this.#types.get(typeUrl)!;
-    if (names.join("\0") === state.names.join("\0")) return;
-    state.names = names;
-    retainNames(state);
-    this.#send(state);
-  }
-
-  #send(state: TypeState, errorDetail?: { code: number; message: string }): void {
-    if (!this.#call) return;
-    const request: Obj = {
-      type_url: state.typeUrl,
-      version_info: state.version,
-      resource_names: state.names,
-      response_nonce: state.nonce,
-    };
-    if (errorDetail) request.error_detail = errorDetail;
-    if (!this.#sentNode) {
-      request.node = this.#node;
-      this.#sentNode = true;
+  /** Routes each RDS name to the stream of its config source (ADS, or a MetaRDS server). */
+  #followRoutes(): void {
+    const dynamic = this.#ads?.types.get(TypeUrls.listener)?.canonical.values() ?? [];
+    const listeners = [...this.#staticListeners, ...dynamic];
+    const byTarget = new Map<string, string[]>();
+    const adsNames: string[] = [];
+    for (const ref of rdsRefs(listeners)) {
+      const api = ref.configSource.api_config_source as Obj | undefined;
+      if (!api) {
+        adsNames.push(ref.name); // `ads: {}` (or nothing): over ADS
+        continue;
+      }
+      let target: string;
+      try {
+        target = grpcServiceTarget(this.#opts.bootstrap, api, {
+          origin: this.#origin,
+          path: `rds '${ref.name}'`,
+        });
+      } catch (error) {
+        const message = (error as Error).message;
+        if (!this.#unsupported.has(message)) {
+          this.#log(`metamesh xds: cannot subscribe route '${ref.name}': ${message}`);
+        }
+        this.#unsupported.add(message);
+        continue;
+      }
+      byTarget.set(target, [...byTarget.get(target) ?? [], ref.name]);
     }
-    this.#call.write(request);
+    if (this.#ads && this.#ads.subscribe(TypeUrls.routes, adsNames)) {
+      retainNames(this.#ads.types.get(TypeUrls.routes)!);
+    }
+    for (const [target, names] of byTarget) {
+      let channel = this.#rds.get(target);
+      if (!channel) this.#rds.set(target, channel = this.#channel(target, RDS_PATH, [TypeUrls.routes]));
+      if (channel.subscribe(TypeUrls.routes, names)) retainNames(channel.types.get(TypeUrls.routes)!);
+    }
+    for (const [target, channel] of this.#rds) {
+      if (!byTarget.has(target) && channel.subscribe(TypeUrls.routes, [])) {
+        retainNames(channel.types.get(TypeUrls.routes)!);
+      }
+    }
   }
 }
 
+function describe(channel: XdsChannel): XdsChannelStatus {
+  const types: Record<string, XdsTypeStatus> = {};
+  for (const [t, s] of channel.types) {
+    types[SHORT[t]] = { names: [...s.names], version: s.version, resources: [...s.accepted.keys()].sort() };
+  }
+  return { target: channel.target, connected: channel.connected, reconnects: channel.reconnects, types };
+}
+
 /**
- * The gRPC target of the bootstrap's ADS server: `ads_config.grpc_services[0]` with `envoy_grpc`
- * naming a static cluster (its first endpoint: `host:port`, or `unix:<path>` for a pipe), or
- * `google_grpc.target_uri`. Throws a config error naming the field.
+ * The gRPC target of the bootstrap's ADS server (`dynamic_resources.ads_config`). Throws a config error
+ * naming the field.
  */
 export function adsTarget(bootstrap: Obj, origin: string): string {
   const root: ConfigPath = { origin, path: "dynamic_resources.ads_config" };
   const ads = obj(obj(bootstrap.dynamic_resources, root).ads_config, root);
-  const apiType = str(ads.api_type, at(root, "api_type"), "GRPC");
+  return grpcServiceTarget(bootstrap, ads, root);
+}
+
+/**
+ * The target of an ApiConfigSource (`api_type` GRPC): `grpc_services[0]` with `envoy_grpc` naming a
+ * static cluster (its first endpoint: `host:port`, or `unix:<path>` for a pipe), or
+ * `google_grpc.target_uri`.
+ */
+export function grpcServiceTarget(bootstrap: Obj, apiConfigSource: Obj, root: ConfigPath): string {
+  const origin = root.origin;
+  const apiType = str(apiConfigSource.api_type, at(root, "api_type"), "GRPC");
   if (apiType !== "GRPC") fail(at(root, "api_type"), `${apiType} is not supported (use GRPC)`);
   const sp = at(at(root, "grpc_services"), 0);
-  const service = obj(list(ads.grpc_services)[0], sp);
+  const service = obj(list(apiConfigSource.grpc_services)[0], sp);
   const google = obj(service.google_grpc, at(sp, "google_grpc"));
   if (google.target_uri) return str(google.target_uri, at(sp, "google_grpc.target_uri"));
   const clusterName = str(

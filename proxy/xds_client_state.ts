@@ -105,22 +105,31 @@ export function edsNames(clusters: ReadonlyMap<string, Obj>): string[] {
   return [...out].sort();
 }
 
-/** Every `rds.route_config_name` in accepted listeners (MetaProtocolProxy, HCM, api_listener). */
-export function rdsNames(listeners: ReadonlyMap<string, Obj>): string[] {
-  const out = new Set<string>();
+/** A route config a listener reads over RDS, with the `config_source` it names (canonical). */
+export interface RdsRef {
+  readonly name: string;
+  readonly configSource: Obj;
+}
+
+/** Every `rds` with a `route_config_name` in `listeners` (MetaProtocolProxy, HCM, api_listener). */
+export function rdsRefs(listeners: Iterable<Obj>): RdsRef[] {
+  const out = new Map<string, RdsRef>();
   const walk = (value: unknown): void => {
     if (Array.isArray(value)) {
       value.forEach(walk);
     } else if (value && typeof value === "object") {
       const rds = (value as Obj).rds as Obj | undefined;
       if (rds && typeof rds.route_config_name === "string" && rds.route_config_name) {
-        out.add(rds.route_config_name);
+        out.set(rds.route_config_name, {
+          name: rds.route_config_name,
+          configSource: (rds.config_source ?? {}) as Obj,
+        });
       }
       Object.values(value).forEach(walk);
     }
   };
-  for (const l of listeners.values()) walk(l);
-  return [...out].sort();
+  for (const l of listeners) walk(l);
+  return [...out.values()].sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 }
 
 /** Keeps only the accepted entries whose names are still subscribed (RDS/EDS after a change). */

@@ -13,7 +13,9 @@ import type { Obj, Snapshot } from "./snapshot.ts";
  * - every RDS name a listener uses (any `rds.route_config_name`: MetaProtocolProxy, HCM in filter chains,
  *   HCM of an api_listener) is a RouteConfiguration of the snapshot;
  * - every EDS cluster's `eds_cluster_config.service_name` (or its own name) is a ClusterLoadAssignment;
- * - every cluster a RouteConfiguration names (`cluster`, `weighted_clusters`, mirrors) is a Cluster.
+ * - every cluster a RouteConfiguration names (`cluster`, `weighted_clusters`, mirrors) is a Cluster,
+ *   unless the snapshot has no cluster at all: an RDS-only snapshot (Aeraki's MetaRDS model, where
+ *   istiod serves the clusters).
  */
 export function consistencyProblems(snapshot: Snapshot): string[] {
   const problems: string[] = [];
@@ -31,7 +33,7 @@ export function consistencyProblems(snapshot: Snapshot): string[] {
       problems.push(`cluster '${cluster.name}' uses missing endpoints '${edsName}'`);
     }
   }
-  for (const route of routes.values()) {
+  for (const route of clusters.size ? routes.values() : []) {
     for (const name of routeClusters(route.canonical)) {
       if (!clusters.has(name)) problems.push(`route config '${route.name}' uses missing cluster '${name}'`);
     }

@@ -7,7 +7,7 @@ import type { ResourceUpdate } from "../../proxy/run.ts";
 import { adsTarget, startXdsClient } from "../../proxy/xds_client.ts";
 import { FAKE_CODEC, FakeClient, startFakeServer } from "../support/fake_codec.ts";
 import { freePort } from "../support/net.ts";
-import { startTestProxy, until } from "./_harness.ts";
+import { fakeBootstrap, startTestProxy, until } from "./_harness.ts";
 
 type Obj = Record<string, unknown>;
 const NODE_ID = "sidecar~10.0.0.7~app.demo~demo.svc.cluster.local";
@@ -235,5 +235,53 @@ Deno.test("xds client + real proxy: a MetaProtocol listener, its RDS routes and 
     await server.close();
     await echoA.close();
     await echoB.close();
+  }
+});
+
+Deno.test("xds client + real proxy: static listener with Aeraki-style MetaRDS (api_config_source → StreamRoutes)", async () => {
+  const echo = startFakeServer({ name: "static" });
+  const cache = new SnapshotCache();
+  const route = metaResources(0, []).routes[0] as { virtual_hosts: { routes: { route: Obj }[] }[] };
+  route.virtual_hosts[0].routes[0].route = { cluster: "upstream" };
+  cache.setSnapshot(
+    "test-node",
+    Snapshot.build({ routes: [route] }),
+  );
+  const server = await startAdsServer({ cache, port: 0, hostname: "127.0.0.1", debounceMs: 10 });
+  // As in shared/aeraki/dataplane-envoy-configs/rds/test.yaml: no ADS, RDS from cluster aeraki_xds_server.
+  const boot = fakeBootstrap({
+    clusters: { upstream: [echo.port], aeraki_xds_server: [server.port] },
+    filter: {
+      rds: {
+        route_config_name: "meta-route",
+        config_source: {
+          resource_api_version: "V3",
+          api_config_source: {
+            api_type: "GRPC",
+            transport_api_version: "V3",
+            grpc_services: [{ envoy_grpc: { cluster_name: "aeraki_xds_server" } }],
+          },
+        },
+      },
+    },
+  });
+  const proxy = await startTestProxy(boot);
+  const client = startXdsClient({ bootstrap: boot, sink: proxy.handle, log: () => {} });
+  let conn: FakeClient | undefined;
+  try {
+    await until(() => client.status().channels[0]?.types.RDS.version !== "", 5_000, "MetaRDS");
+    const [channel] = client.status().channels;
+    assert.equal(channel.target, `127.0.0.1:${server.port}`);
+    assert.deepEqual(channel.types.RDS.resources, ["meta-route"]);
+    conn = await FakeClient.connect(proxy.port);
+    const reply = await conn.call({ service: "echo" }, "via rds");
+    assert.equal(reply.frame.metadata.get("server"), "static");
+    assert.equal(server.metrics.get("acks", TypeUrls.routes), 1);
+  } finally {
+    await conn?.close();
+    await client.close();
+    await proxy.close();
+    await server.close();
+    await echo.close();
   }
 });

@@ -60,6 +60,11 @@ Deno.test("consistency: RDS from MetaProtocolProxy and api_listener HCM, EDS nam
     "listener 'dubbo' uses missing route config 'dubbo-route'",
     "route config 'grpc-route' uses missing cluster 'missing-cluster'",
   ]);
+  // RDS-only (MetaRDS) snapshots: clusters come from elsewhere.
+  assert.deepEqual(
+    consistencyProblems(Snapshot.build({ routes: [routeConfig("r", "outbound|20880||x")] })),
+    [],
+  );
 });
 
 Deno.test("SnapshotCache: an inconsistent snapshot is refused and the previous one kept", () => {
