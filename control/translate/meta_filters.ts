@@ -29,13 +29,29 @@ export interface AppProtocol {
   readonly codec: string;
 }
 
+/** Overrides of {@linkcode outboundMetaFilter} for a listener shared by several services. */
+export interface OutboundOverrides {
+  readonly statPrefix?: string;
+  readonly routeName?: string;
+  /** `istio_stats` destination_service (`""` leaves it out). */
+  readonly destinationService?: string;
+}
+
 /** The outbound MetaProtocolProxy filter for `host:port` (RDS route `<host>_<port>`). */
-export function outboundMetaFilter(host: string, port: number, protocol: AppProtocol): Obj {
+export function outboundMetaFilter(
+  host: string,
+  port: number,
+  protocol: AppProtocol,
+  overrides: OutboundOverrides = {},
+): Obj {
   return metaFilter({
-    stat_prefix: outboundStatPrefix(port, host),
+    stat_prefix: overrides.statPrefix ?? outboundStatPrefix(port, host),
     ...protocolFields(protocol),
-    rds: { config_source: adsConfigSource(), route_config_name: metaRouteName(host, port) },
-    meta_protocol_filters: commonFilters(host),
+    rds: {
+      config_source: adsConfigSource(),
+      route_config_name: overrides.routeName ?? metaRouteName(host, port),
+    },
+    meta_protocol_filters: commonFilters(overrides.destinationService ?? host),
   });
 }
 
@@ -77,7 +93,11 @@ function protocolFields(protocol: AppProtocol): Obj {
 function commonFilters(host: string): Obj[] {
   return [
     metaProtocolFilter("metadata_exchange", "metadata_exchange.v1alpha.MetadataExchange", {}),
-    metaProtocolFilter("istio_stats", "istio_stats.v1alpha.IstioStats", { destination_service: host }),
+    metaProtocolFilter(
+      "istio_stats",
+      "istio_stats.v1alpha.IstioStats",
+      host ? { destination_service: host } : {},
+    ),
     metaProtocolFilter("router", "router.v1alpha.Router", {}),
   ];
 }

@@ -44,6 +44,8 @@ export interface MeshService {
   /** Name of the ServiceEntry or Service it came from. */
   readonly name: string;
   readonly source: "ServiceEntry" | "Service";
+  /** Annotations of the ServiceEntry or Service (`interface` names a Dubbo service's interface). */
+  readonly annotations: Readonly<Record<string, string>>;
   /** VIPs / ClusterIPs (empty: listeners bind `0.0.0.0`). */
   readonly addresses: readonly string[];
   readonly ports: readonly MeshPort[];
@@ -126,6 +128,7 @@ export function buildMeshModel(resources: Iterable<Resource>): MeshModel {
       namespace,
       name: svc.metadata.name,
       source: "Service",
+      annotations: svc.metadata.annotations ?? {},
       addresses: clusterIp,
       ports,
       exportTo: "*",
@@ -154,6 +157,7 @@ export function buildMeshModel(resources: Iterable<Resource>): MeshModel {
         namespace,
         name: se.metadata.name,
         source: "ServiceEntry",
+        annotations: se.metadata.annotations ?? {},
         addresses: spec.addresses ?? [],
         ports,
         exportTo: exportSet(spec.exportTo, namespace),

@@ -20,6 +20,14 @@ export function metaRouteName(host: string, port: number): string {
   return `${host}_${port}`;
 }
 
+/**
+ * RDS route config name of a `0.0.0.0_<port>` listener shared by several address-less services (metamesh; see
+ * `shared_port.ts`): the port number, as istiod names the route table of a wildcard outbound HTTP listener.
+ */
+export function sharedRouteName(port: number): string {
+  return String(port);
+}
+
 /** Outbound listener name: `<address>_<port>` (`0.0.0.0_<port>` for a service without addresses). */
 export function listenerName(address: string, port: number): string {
   return `${address}_${port}`;

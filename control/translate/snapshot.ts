@@ -16,6 +16,7 @@ import { type NodeInfo, nodeKeyOf, type NodeLike, parseNode } from "./node.ts";
 import { detectProtocol } from "./protocols.ts";
 import { inboundRedisFilter } from "./redis.ts";
 import { type Named, serviceView } from "./service_view.ts";
+import { type PortClaim, sharePort } from "./shared_port.ts";
 
 type Obj = Record<string, unknown>;
 
@@ -89,6 +90,7 @@ function namespaceView(
   const cached = cache.namespaces.get(key);
   if (cached) return cached;
   const out = empty();
+  const claims = new Map<string, PortClaim[]>();
   for (const service of model.services) {
     if (!exportedTo(service.exportTo, namespace)) continue;
     const view = serviceView(model, service);
@@ -105,6 +107,20 @@ function namespaceView(
     for (const l of view.listeners) {
       const filter = ((l.value.filter_chains as Obj[])[0].filters as Obj[])[0];
       if (filter.name !== "envoy.filters.network.redis_proxy" && !metaVisible) continue;
+      if (service.addresses.length === 0) {
+        // `0.0.0.0_<port>`: several address-less services may share it (resolved below).
+        const port = portOf(l.value);
+        const claim: PortClaim = {
+          service,
+          protocol: service.ports.find((p) => p.number === port)!.protocol,
+          table: view.metaRoutes.get(metaRouteName(service.host, port)),
+          listener: l.value,
+        };
+        const list = claims.get(l.name);
+        if (list) list.push(claim);
+        else claims.set(l.name, [claim]);
+        continue;
+      }
       const taken = out.listeners.get(l.name);
       if (taken) {
         out.warnings.push(
@@ -115,6 +131,21 @@ function namespaceView(
       out.listeners.set(l.name, l.value);
     }
     if (metaVisible) addAll(out, "routes", view.routes);
+  }
+  for (const [name, list] of claims) {
+    if (out.listeners.has(name)) {
+      // An explicit `0.0.0.0` address got there first.
+      for (const c of list) out.warnings.push(`Cannot add listener ${name} for ${c.service.host}: taken`);
+      continue;
+    }
+    if (list.length === 1) {
+      out.listeners.set(name, list[0].listener);
+      continue;
+    }
+    const shared = sharePort(portOf(list[0].listener), list);
+    out.listeners.set(name, shared.listener);
+    if (shared.route) out.routes.set(shared.route.name, shared.route.value);
+    out.warnings.push(...shared.warnings);
   }
   cache.namespaces.set(key, out);
   return out;
@@ -186,6 +217,10 @@ function ownedBy(model: MeshModel): Map<string, MeshService[]> {
     else out.set(service.namespace, [service]);
   }
   return out;
+}
+
+function portOf(listener: Obj): number {
+  return ((listener.address as Obj).socket_address as Obj).port_value as number;
 }
 
 function statPrefixOf(listener: Obj): string {
