@@ -10,6 +10,10 @@
 //   loadgen server PORT RESPONSE_FILE hdr loff lsize ladj idoff idsize
 //     Answers every request with the canned response, copying `idsize` request-id bytes at `idoff`
 //     from the request into the response (so multiplexing proxies can correlate).
+//   loadgen server PORT RESPONSE_FILE hdr loff lsize ladj theader-compact
+//     Same, for Thrift THeader + compact (hdr 4 loff 0 lsize 4 ladj 0): the id is the compact seqid, a
+//     varint whose offset depends on the THeader length and whose size changes as a proxy rewrites ids, so
+//     it is spliced into the response (and the frame length fixed); the THeader seqid word is copied too.
 //
 // Written for the bench scripts in this folder: a native peer keeps the "direct" baseline honest on a
 // 2-core machine (a scripted peer would be the bottleneck). Build: cc -O2 -o loadgen loadgen.c
@@ -38,9 +42,9 @@ typedef struct {
   uint64_t sent_ns;
 } conn_t;
 
-static int hdr, loff, lsize, ladj, idoff, idsize;
+static int hdr, loff, lsize, ladj, idoff, idsize, theader_compact;
 static uint8_t *canned;
-static size_t canned_len;
+static size_t canned_len, canned_id_at, canned_id_len;
 
 static uint64_t now_ns(void) {
   struct timespec ts;
@@ -68,6 +72,39 @@ static size_t frame_len(const uint8_t *buf, size_t len) {
   size_t total = hdr + n + ladj;
   if (total > BUF_CAP) { fprintf(stderr, "frame too large: %zu\n", total); exit(3); }
   return len >= total ? total : 0;
+}
+
+// THeader frame: u32 length, u16 magic, u16 flags, u32 seqid, u16 header words, header, payload. A compact
+// payload starts 0x82, type|version, then the seqid varint. Returns the varint's size (0: malformed).
+static size_t theader_compact_seqid(const uint8_t *m, size_t len, size_t *at) {
+  if (len < 14) return 0;
+  size_t p = 14 + 4 * (size_t)((m[12] << 8) | m[13]) + 2;
+  for (size_t n = 0; n < 5 && p + n < len; n++) {
+    if (!(m[p + n] & 0x80)) {
+      *at = p;
+      return n + 1;
+    }
+  }
+  return 0;
+}
+
+// Writes the canned response with the request's ids into out; returns its size.
+static size_t reply(uint8_t *out, const uint8_t *req, size_t req_len) {
+  size_t at;
+  size_t n = theader_compact ? theader_compact_seqid(req, req_len, &at) : 0;
+  if (!n) {
+    memcpy(out, canned, canned_len);
+    if (idsize > 0) memcpy(out + idoff, req + idoff, idsize);
+    return canned_len;
+  }
+  size_t ta = canned_id_at, tn = canned_id_len, total = canned_len - tn + n;
+  memcpy(out, canned, ta);
+  memcpy(out + ta, req + at, n);
+  memcpy(out + ta + n, canned + ta + tn, canned_len - ta - tn);
+  uint32_t frame = (uint32_t)(total - 4);
+  out[0] = frame >> 24, out[1] = frame >> 16, out[2] = frame >> 8, out[3] = frame;
+  memcpy(out + 8, req + 8, 4);
+  return total;
 }
 
 static void nodelay(int fd) {
@@ -149,6 +186,10 @@ static int run_client(const char *host, int port, int conns, int secs, const cha
 
 static int run_server(int port, const char *respfile) {
   canned = read_file(respfile, &canned_len);
+  if (theader_compact && !(canned_id_len = theader_compact_seqid(canned, canned_len, &canned_id_at))) {
+    fprintf(stderr, "%s: not a THeader compact message\n", respfile);
+    return 2;
+  }
   int lfd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
   setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(port)};
@@ -187,10 +228,8 @@ static int run_server(int port, const char *respfile) {
       c->len += r;
       size_t total, out_len = 0;
       while ((total = frame_len(c->buf, c->len)) > 0) {
-        if (out_len + canned_len > BUF_CAP) break;
-        memcpy(out + out_len, canned, canned_len);
-        if (idsize > 0) memcpy(out + out_len + idoff, c->buf + idoff, idsize);
-        out_len += canned_len;
+        if (out_len + canned_len + 5 > BUF_CAP) break;
+        out_len += reply(out + out_len, c->buf, total);
         memmove(c->buf, c->buf + total, c->len - total);
         c->len -= total;
       }
@@ -209,7 +248,13 @@ int main(int argc, char **argv) {
     idoff = atoi(argv[8]), idsize = atoi(argv[9]);
     return run_server(atoi(argv[2]), argv[3]);
   }
+  if (argc == 9 && strcmp(argv[1], "server") == 0 && strcmp(argv[8], "theader-compact") == 0) {
+    hdr = atoi(argv[4]), loff = atoi(argv[5]), lsize = atoi(argv[6]), ladj = atoi(argv[7]);
+    theader_compact = 1;
+    return run_server(atoi(argv[2]), argv[3]);
+  }
   fprintf(stderr, "usage: loadgen client HOST PORT CONNS SECONDS REQUEST_FILE hdr loff lsize ladj\n"
-                  "       loadgen server PORT RESPONSE_FILE hdr loff lsize ladj idoff idsize\n");
+                  "       loadgen server PORT RESPONSE_FILE hdr loff lsize ladj idoff idsize\n"
+                  "       loadgen server PORT RESPONSE_FILE hdr loff lsize ladj theader-compact\n");
   return 2;
 }

@@ -1,0 +1,262 @@
+/**
+ * Thrift benchmark: direct vs through metamesh vs through haproxy `mode tcp` (the L4 relay floor), for
+ * framed + binary and THeader + compact, with 1 and 50 client connections, small calls
+ * (`HelloService.sayHello("world")`, the Aeraki sample's method).
+ *
+ * The upstream is bench/loadgen.c in server mode: a canned `"Hello world"` reply with the request's seqid
+ * (framed binary: 4 bytes copied at a fixed offset; THeader compact: its `theader-compact` mode splices the
+ * seqid varint, whose length changes as metamesh rewrites ids). Every client connection sends seqid 1, so
+ * through metamesh the ids collide on shared upstream connections and must be rewritten. Before each row
+ * one call is checked to come back as a real `sayHello` reply (not a local error reply).
+ *
+ *   deno run -A bench/thrift/run.ts [--seconds 5] [--write]   (--write also updates bench/RESULTS.md)
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { thriftCodecFactory } from "../../codecs/thrift/mod.ts";
+import {
+  conditions,
+  connectionsTo,
+  deno,
+  freePort,
+  haproxyConfig,
+  loadgenBinary,
+  type LoadResult,
+  markdownTable,
+  type Proc,
+  repoRoot,
+  rssMiB,
+  runLoad,
+  spawn,
+  waitForPort,
+} from "../lib.ts";
+import { replaceSection } from "../results.ts";
+import { type Pair, PAIRS } from "./frames.ts";
+
+const THRIFT = { hdr: 4, loff: 0, lsize: 4, ladj: 0 };
+const CLUSTER = "outbound|9090||thrift-sample-server.thrift.svc.cluster.local";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: { seconds: { type: "string", default: "5" }, write: { type: "boolean", default: false } },
+});
+const seconds = Number(values.seconds);
+
+const dir = await Deno.makeTempDir({ prefix: "metamesh-bench-thrift-" });
+const bin = await loadgenBinary();
+const rows: (string | number)[][] = [];
+try {
+  for (const pair of PAIRS) rows.push(...await benchPair(pair));
+} finally {
+  await Deno.remove(dir, { recursive: true });
+}
+
+const table = markdownTable(
+  [
+    "transport+protocol",
+    "path",
+    "client conns",
+    "req/s",
+    "% of direct",
+    "p50 ms",
+    "p99 ms",
+    "proxy RSS MiB",
+    "upstream conns",
+    "errors",
+  ],
+  rows,
+);
+console.log(table);
+if (values.write) {
+  const sizes = PAIRS.map((p) => `${p.label} ${p.request.length} B / ${p.response.length} B`).join(", ");
+  const text =
+    `Run: \`deno run -A bench/thrift/run.ts --seconds ${seconds} --write\` on ${
+      new Date().toISOString().slice(0, 10)
+    }.\n` +
+    `Conditions: ${await conditions()}. Call: Thrift \`HelloService.sayHello("world")\` → \`"Hello world"\` ` +
+    `(request / reply: ${sizes}), closed loop (one request in flight per connection, every connection sends ` +
+    `seqid 1), ${seconds} s per row. Upstream = bench/loadgen.c canned responder (framed binary: seqid copied ` +
+    `at offset 20; THeader compact: \`theader-compact\` mode splices the seqid varint); metamesh: one Deno ` +
+    `process (\`main.ts --mode=proxy\`), Thrift codec auto-detecting transport/protocol, multiplexing on ` +
+    `(seqids rewritten), route on \`method\`, no access log; haproxy 2.6 \`mode tcp\`, nbthread 1. Load ` +
+    `generator, proxy and upstream share the cores. Each row starts with one checked call per path.\n\n` +
+    `${table}\n`;
+  await replaceSection("Thrift", text);
+}
+
+/**
+ * Runs the 6 rows of one transport+protocol pair against its own upstream. Each relay runs alone (started
+ * for its rows, stopped after), so an idle proxy neither takes CPU nor shows in the upstream conns column.
+ */
+async function benchPair(pair: Pair): Promise<(string | number)[][]> {
+  const requestFile = `${dir}/${pair.id}-request.bin`, responseFile = `${dir}/${pair.id}-response.bin`;
+  await Deno.writeFile(requestFile, pair.request);
+  await Deno.writeFile(responseFile, pair.response);
+  const upstreamPort = freePort();
+  const upstream = spawn(bin, [
+    "server",
+    String(upstreamPort),
+    responseFile,
+    "4",
+    "0",
+    "4",
+    "0",
+    ...pair.serverIdArgs,
+  ]);
+  const results: { name: string; conns: number; r: LoadResult; rss: number | "-"; upstreamConns: number }[] =
+    [];
+  try {
+    await waitForPort(upstreamPort);
+    for (const name of ["direct", "metamesh", "haproxy tcp"] as const) {
+      const relay = await startRelay(name, pair, upstreamPort);
+      try {
+        await checkOneCall(relay.port, pair, name);
+        for (const conns of [1, 50]) {
+          let rss: number | "-" = "-", upstreamConns = 0;
+          const r = await runLoad(
+            { port: relay.port, conns, seconds, requestFile, framing: THRIFT },
+            async () => {
+              if (relay.proc) rss = await rssMiB(relay.proc.pid);
+              upstreamConns = await connectionsTo(upstreamPort);
+            },
+          );
+          results.push({ name, conns, r, rss, upstreamConns });
+          console.error(`${pair.label} ${name} x${conns}: ${Math.round(r.rps)} req/s`);
+        }
+      } finally {
+        await relay.proc?.close();
+      }
+    }
+  } finally {
+    await upstream.close();
+  }
+  const direct50 = results.find((x) => x.name === "direct" && x.conns === 50)!.r.rps;
+  return [1, 50].flatMap((conns) =>
+    results.filter((x) => x.conns === conns).map(({ name, r, rss, upstreamConns }) => [
+      pair.label,
+      name,
+      conns,
+      Math.round(r.rps),
+      conns === 50 && name !== "direct" ? `${Math.round((r.rps / direct50) * 100)}%` : "",
+      (r.p50_us / 1000).toFixed(2),
+      (r.p99_us / 1000).toFixed(2),
+      rss,
+      upstreamConns,
+      r.errors,
+    ])
+  );
+}
+
+/** Starts the path's relay process (none for direct) and waits for its port. */
+async function startRelay(
+  name: "direct" | "metamesh" | "haproxy tcp",
+  pair: Pair,
+  upstreamPort: number,
+): Promise<{ port: number; proc?: Proc }> {
+  if (name === "direct") return { port: upstreamPort };
+  const port = freePort();
+  let proc: Proc;
+  if (name === "metamesh") {
+    const bootstrapFile = `${dir}/${pair.id}-bootstrap.json`;
+    await Deno.writeTextFile(bootstrapFile, JSON.stringify(bootstrapFor(port, freePort(), upstreamPort)));
+    proc = spawn(deno, ["run", "-A", `${repoRoot}main.ts`, "--mode=proxy", "--config", bootstrapFile]);
+  } else {
+    proc = spawn("haproxy", ["-db", "-f", await haproxyConfigFor(port, upstreamPort)]);
+  }
+  try {
+    await waitForPort(port);
+  } catch (error) {
+    await proc.close();
+    throw error;
+  }
+  return { port, proc };
+}
+
+/**
+ * bench/lib.ts's haproxy config with `maxconn 1000`: its `maxconn 10000` needs 20014 file descriptors,
+ * and haproxy refuses to start where the hard limit is 20000 ("Cannot raise FD limit").
+ */
+async function haproxyConfigFor(listenPort: number, upstreamPort: number): Promise<string> {
+  const path = await haproxyConfig(dir, listenPort, upstreamPort);
+  await Deno.writeTextFile(path, (await Deno.readTextFile(path)).replace(/maxconn \d+/, "maxconn 1000"));
+  return path;
+}
+
+/** Sends one request with seqid 7 and checks the answer is the canned `sayHello` reply with seqid 7. */
+async function checkOneCall(port: number, pair: Pair, path: string): Promise<void> {
+  const server = thriftCodecFactory().create("server");
+  const sent = server.decode(pair.request);
+  if (sent.kind !== "frame") throw new Error(`Cannot decode the ${pair.label} bench request`);
+  const request = server.setRequestId(sent.frame, pair.request.slice(), 7);
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(request);
+    const codec = thriftCodecFactory().create("client");
+    const buf = new Uint8Array(64 * 1024);
+    let len = 0;
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const r = codec.decode(buf.subarray(0, len));
+      if (r.kind === "frame") {
+        const f = r.frame;
+        if (f.type !== "response" || !f.ok || f.requestId !== 7 || f.metadata.get("method") !== "sayHello") {
+          throw new Error(
+            `Cannot bench ${path} (${pair.label}): check call got ${f.type} ok=${f.ok} seqid=${f.requestId}`,
+          );
+        }
+        return;
+      }
+      if (r.kind === "error") throw new Error(`Cannot bench ${path} (${pair.label}): ${r.reason}`);
+      if (Date.now() > deadline) throw new Error(`Cannot bench ${path} (${pair.label}): no reply`);
+      const n = await conn.read(buf.subarray(len));
+      if (n === null) throw new Error(`Cannot bench ${path} (${pair.label}): connection closed`);
+      len += n;
+    }
+  } finally {
+    conn.close();
+  }
+}
+
+function bootstrapFor(listenPort: number, adminPort: number, upstream: number): Record<string, unknown> {
+  return {
+    admin: { address: { socket_address: { address: "127.0.0.1", port_value: adminPort } } },
+    static_resources: {
+      listeners: [{
+        name: "thrift",
+        address: { socket_address: { address: "127.0.0.1", port_value: listenPort } },
+        filter_chains: [{
+          filters: [{
+            name: "aeraki.meta_protocol_proxy",
+            typed_config: {
+              "@type": "type.googleapis.com/aeraki.meta_protocol_proxy.v1alpha.MetaProtocolProxy",
+              stat_prefix: CLUSTER,
+              protocol: { name: "thrift", codec: { name: "aeraki.meta_protocol.codec.thrift" } },
+              route_config: {
+                name: "bench",
+                routes: [{
+                  name: "hello",
+                  match: { metadata: [{ name: "method", exact_match: "sayHello" }] },
+                  route: { cluster: CLUSTER },
+                }],
+              },
+            },
+          }],
+        }],
+      }],
+      clusters: [{
+        name: CLUSTER,
+        type: "STATIC",
+        connect_timeout: "1s",
+        load_assignment: {
+          cluster_name: CLUSTER,
+          endpoints: [{
+            lb_endpoints: [{
+              endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: upstream } } },
+            }],
+          }],
+        },
+      }],
+    },
+  };
+}
