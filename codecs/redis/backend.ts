@@ -41,6 +41,8 @@ export interface BackendOptions {
   readonly holdMs: number;
   readonly authUsername: string;
   readonly authPassword: string;
+  /** Shared counters of the filter. */
+  readonly stats: { redirections: number };
 }
 
 /** Points per endpoint on the hash ring (ketama uses 160). */

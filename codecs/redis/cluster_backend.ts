@@ -246,12 +246,14 @@ export class ClusterBackend implements Backend, ReplySink {
       const slot = Number(slotText);
       if (!address || !(slot >= 0 && slot < SLOT_COUNT)) return request.onReply(reply);
       request.redirects++;
+      this.#options.stats.redirections++;
       this.#moved(slot, address);
       this.sendTo(address, request);
     } else if (b0 === 0x41 /* A */ && startsWith(data, "ASK ")) {
       const address = latin1(data).split(" ")[2];
       if (!address) return request.onReply(reply);
       request.redirects++;
+      this.#options.stats.redirections++;
       const conn = this.#pool.get(address);
       if (typeof conn === "string") return request.onReply(errorValue(conn));
       conn.send(ASKING);

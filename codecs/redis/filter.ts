@@ -33,6 +33,8 @@ export interface RedisProxyOptions {
 export interface RedisProxyStats {
   downstreamConnections: number;
   downstreamProtocolErrors: number;
+  /** MOVED/ASK replies followed on the clients' behalf. */
+  redirections: number;
 }
 
 /** See the module doc. */
@@ -41,7 +43,11 @@ export class RedisProxyFilter implements NetworkFilter, SessionContext {
   readonly limits: RespLimits;
   readonly passwords: readonly string[];
   readonly username: string;
-  readonly stats: RedisProxyStats = { downstreamConnections: 0, downstreamProtocolErrors: 0 };
+  readonly stats: RedisProxyStats = {
+    downstreamConnections: 0,
+    downstreamProtocolErrors: 0,
+    redirections: 0,
+  };
   readonly #config: RedisProxyConfig;
   readonly #ctx: FilterContext;
   readonly #options: RedisProxyOptions;
@@ -98,6 +104,7 @@ export class RedisProxyFilter implements NetworkFilter, SessionContext {
       holdMs: c.bufferFlushTimeoutMs,
       authUsername: upstream.authUsername,
       authPassword: upstream.authPassword,
+      stats: this.stats,
     };
     const backend = upstream.isRedisCluster
       ? new ClusterBackend(cluster, options, upstream)

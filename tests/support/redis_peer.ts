@@ -182,20 +182,30 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   };
 }
 
-/** Waits until every node sees `cluster_state:ok`, and `replicaCount` replicas are attached. */
+/**
+ * Redis 7 leaves replicas whose replication offset is still 0 out of CLUSTER SLOTS: one write + delete
+ * per master moves the offsets; then every node must list every replica.
+ */
+async function replicasListed(nodes: RedisNode[]): Promise<boolean> {
+  const replicaPorts = nodes.filter((n) => n.role === "replica").map((n) => `\n${n.port}\n`);
+  for (let i = 0; i < 12; i++) {
+    await redisCli(nodes[0].port, ["-c", "set", `warmup:${i}`, "1"]);
+    await redisCli(nodes[0].port, ["-c", "del", `warmup:${i}`]);
+  }
+  const views = await Promise.all(nodes.map((n) => n.cli("cluster", "slots")));
+  return views.every((v) => replicaPorts.every((p) => v.includes(p)));
+}
+
+/** Waits until every node sees `cluster_state:ok`, `replicaCount` replicas are attached and listed. */
 async function waitClusterReady(nodes: RedisNode[], replicaCount: number): Promise<void> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     const infos = await Promise.all(nodes.map((n) => n.cli("cluster", "info")));
     const roles = await Promise.all(nodes.map((n) => n.cli("role")));
-    const slots = await nodes[0].cli("cluster", "slots");
     const attached = roles.filter((r) => r.startsWith("slave") && r.includes("connected")).length;
-    if (
-      infos.every((i) => i.includes("cluster_state:ok")) && attached === replicaCount &&
-      slots.split("\n").length > 0
-    ) {
+    if (infos.every((i) => i.includes("cluster_state:ok")) && attached === replicaCount) {
       nodes.forEach((n, i) => (n.role = roles[i].startsWith("master") ? "master" : "replica"));
-      return;
+      if (await replicasListed(nodes)) return;
     }
     if (Date.now() > deadline) {
       throw new Error(
