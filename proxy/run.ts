@@ -10,6 +10,7 @@ import { ProxyRuntime, type ResourceUpdate } from "./bootstrap_runtime.ts";
 import { type Obj, obj, str } from "./config_util.ts";
 import type { Stats } from "./stats.ts";
 import { loadBootstrapFile } from "../crds/proto_json.ts";
+import { startXdsClient, type XdsClient } from "./xds_client.ts";
 
 export type { ResourceUpdate } from "./bootstrap_runtime.ts";
 
@@ -88,7 +89,8 @@ export function startProxy(opts: StartProxyOptions): Promise<ProxyHandle> {
       [...rt.listeners.values()].map((l) => `${l.name}=${l.host}:${l.port}`).join(", ") || "(none)"
     }`,
   );
-  return Promise.resolve({
+  let xds: XdsClient | undefined;
+  const handle: ProxyHandle = {
     listeners,
     stats: rt.stats,
     adminPort: admin?.port,
@@ -100,10 +102,35 @@ export function startProxy(opts: StartProxyOptions): Promise<ProxyHandle> {
     },
     upstreamConnections: () => rt.upstreams.connectionCounts(),
     async close() {
+      await xds?.close();
       await admin?.close();
       await rt.close();
     },
-  });
+  };
+  // Dynamic config (ADS, or MetaProtocol routes over RDS) comes through the xDS client, which applies
+  // every update through the handle (ACK) or reports why it could not (NACK).
+  if (needsXdsClient(opts.bootstrap)) {
+    try {
+      xds = startXdsClient({ bootstrap: opts.bootstrap, origin: opts.origin, sink: handle, log });
+    } catch (error) {
+      return handle.close().then(() => Promise.reject(error));
+    }
+  }
+  return Promise.resolve(handle);
+}
+
+/** True when the bootstrap takes config over xDS: ADS, or a static listener whose routes come over RDS. */
+function needsXdsClient(bootstrap: Obj): boolean {
+  const dynamic = bootstrap.dynamic_resources as Obj | undefined;
+  if (dynamic?.ads_config || dynamic?.lds_config || dynamic?.cds_config) return true;
+  const listeners = ((bootstrap.static_resources as Obj | undefined)?.listeners ?? []) as Obj[];
+  return listeners.some((listener) =>
+    ((listener.filter_chains ?? []) as Obj[]).some((chain) =>
+      ((chain.filters ?? []) as Obj[]).some((filter) =>
+        Boolean((filter.typed_config as Obj | undefined)?.rds)
+      )
+    )
+  );
 }
 
 /** Options of {@linkcode runProxy}. */
