@@ -425,11 +425,16 @@ export class Hessian2Reader {
   }
 }
 
+/** Interned short ASCII strings (interface, method, attachment keys repeat on every request). */
+const INTERN_MAX_LENGTH = 64;
+const INTERN_SLOTS = 1024; // power of two; a hostile peer can only make it miss
+const interned: (string | undefined)[] = new Array(INTERN_SLOTS);
+
 /** Decodes `bytes[start, end)` (UTF-8 or CESU-8) holding `chars` UTF-16 units. */
 function decodeText(bytes: Uint8Array, start: number, end: number, chars: number): string {
   if (end - start === chars) {
-    // ASCII: short ones are cheapest via fromCharCode, long ones via the native decoder.
-    if (chars <= 32) {
+    if (chars <= INTERN_MAX_LENGTH) return internAscii(bytes, start, end);
+    if (chars <= 256) {
       return String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as number[]);
     }
     return utf8.decode(bytes.subarray(start, end));
@@ -439,6 +444,27 @@ function decodeText(bytes: Uint8Array, start: number, end: number, chars: number
     if (bytes[p] === 0xed && bytes[p + 1] >= 0xa0) return decodeCesu8(bytes, start, end);
   }
   return utf8.decode(bytes.subarray(start, end));
+}
+
+/** Returns the cached string equal to the ASCII bytes, decoding (and caching) it on a miss. */
+function internAscii(bytes: Uint8Array, start: number, end: number): string {
+  let hash = 0x811c9dc5; // FNV-1a
+  for (let p = start; p < end; p++) hash = Math.imul(hash ^ bytes[p], 0x01000193);
+  const slot = (hash >>> 0) & (INTERN_SLOTS - 1);
+  const cached = interned[slot];
+  if (cached !== undefined && cached.length === end - start) {
+    let same = true;
+    for (let i = 0; i < cached.length; i++) {
+      if (cached.charCodeAt(i) !== bytes[start + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return cached;
+  }
+  const text = String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as number[]);
+  interned[slot] = text;
+  return text;
 }
 
 function decodeCesu8(bytes: Uint8Array, start: number, end: number): string {

@@ -71,12 +71,17 @@ export interface ResponseBody {
 
 const encoder = new hessian.EncoderV2();
 
-/** Hessian2-encodes `values` in sequence (fresh reference tables). */
+/** Hessian2-encodes `values` in sequence (fresh reference tables); returns a copy. */
 export function hessianEncode(...values: unknown[]): Uint8Array {
+  return encodeView(values).slice();
+}
+
+/** Like {@linkcode hessianEncode} but returns a view of the encoder's buffer, valid until the next encode. */
+function encodeView(values: readonly unknown[]): Uint8Array {
   encoder.reset();
   for (const v of values) encoder.write(v);
   const buf = encoder.get();
-  return new Uint8Array(buf.buffer, buf.byteOffset, buf.length).slice();
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
 }
 
 /** Decodes every value in `bytes` with hessian.js. */
@@ -113,13 +118,26 @@ export function dubboHeader(
   bodyLength: number,
 ): Uint8Array {
   const out = new Uint8Array(16);
-  const view = new DataView(out.buffer);
+  writeHeader(out, flag, status, requestId, bodyLength);
+  return out;
+}
+
+function writeHeader(
+  out: Uint8Array,
+  flag: number,
+  status: number,
+  id: number | bigint,
+  bodyLength: number,
+): void {
+  const view = new DataView(out.buffer, out.byteOffset, 16);
   view.setUint16(0, 0xdabb);
   out[2] = flag;
   out[3] = status;
-  view.setBigUint64(4, BigInt.asUintN(64, BigInt(requestId)));
+  if (typeof id === "number" && id >= 0) {
+    view.setUint32(4, Math.floor(id / 0x100000000));
+    view.setUint32(8, id >>> 0);
+  } else view.setBigUint64(4, BigInt.asUintN(64, BigInt(id)));
   view.setInt32(12, bodyLength);
-  return out;
 }
 
 /** Header + body in one array. */
@@ -130,7 +148,7 @@ export function withHeader(
   body: Uint8Array,
 ): Uint8Array {
   const out = new Uint8Array(16 + body.length);
-  out.set(dubboHeader(flag, status, requestId, body.length));
+  writeHeader(out, flag, status, requestId, body.length);
   out.set(body, 16);
   return out;
 }
@@ -148,7 +166,7 @@ export function encodeRequest(spec: RequestSpec): Uint8Array {
     ...args,
   ];
   if (spec.attachments !== null) values.push({ ...(spec.attachments ?? {}) });
-  return withHeader(spec.oneway ? 0x82 : 0xc2, 0, spec.requestId, hessianEncode(...values));
+  return withHeader(spec.oneway ? 0x82 : 0xc2, 0, spec.requestId, encodeView(values));
 }
 
 /** Encodes a response frame. */
@@ -163,7 +181,7 @@ export function encodeResponse(spec: ResponseSpec): Uint8Array {
     values.push({ $class: "java.lang.RuntimeException", $: { detailMessage: spec.errorMessage ?? "error" } });
   } else if (type === 1 || type === 4) values.push(spec.value ?? null);
   if (type >= 3) values.push({ ...(spec.attachments ?? {}) });
-  return withHeader(0x02, 20, spec.requestId, hessianEncode(...values));
+  return withHeader(0x02, 20, spec.requestId, encodeView(values));
 }
 
 /** A heartbeat request (flag 0xe2) or response (flag 0x22, status 20), body `N`. */

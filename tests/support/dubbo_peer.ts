@@ -132,8 +132,10 @@ function bodyLength(buf: Uint8Array, at: number): number {
 }
 
 function readId(frame: Uint8Array): number | bigint {
-  const id = new DataView(frame.buffer, frame.byteOffset + 4, 8).getBigUint64(0);
-  return id <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(id) : id;
+  const view = new DataView(frame.buffer, frame.byteOffset, 16);
+  const hi = view.getUint32(4);
+  if (hi < 0x200000) return hi * 0x100000000 + view.getUint32(8); // < 2^53: a number, no BigInt
+  return view.getBigUint64(4);
 }
 
 /** Serialises writes on one connection, coalescing what queues up while a write is in flight. */
