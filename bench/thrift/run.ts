@@ -43,6 +43,7 @@ const { values } = parseArgs({
 });
 const seconds = Number(values.seconds);
 
+const loadBefore = await loadAverage();
 const dir = await Deno.makeTempDir({ prefix: "metamesh-bench-thrift-" });
 const bin = await loadgenBinary();
 const rows: (string | number)[][] = [];
@@ -80,9 +81,16 @@ if (values.write) {
     `at offset 20; THeader compact: \`theader-compact\` mode splices the seqid varint); metamesh: one Deno ` +
     `process (\`main.ts --mode=proxy\`), Thrift codec auto-detecting transport/protocol, multiplexing on ` +
     `(seqids rewritten), route on \`method\`, no access log; haproxy 2.6 \`mode tcp\`, nbthread 1. Load ` +
-    `generator, proxy and upstream share the cores. Each row starts with one checked call per path.\n\n` +
+    `generator, proxy and upstream share the cores. Each path starts with one checked call. Load average ` +
+    `(1 min) before / after the run: ${loadBefore} / ${await loadAverage()} (other work on the machine skews ` +
+    `every row; compare paths within one run).\n\n` +
     `${table}\n`;
   await replaceSection("Thrift", text);
+}
+
+/** The 1-minute load average, to record how busy the machine was. */
+async function loadAverage(): Promise<string> {
+  return (await Deno.readTextFile("/proc/loadavg")).split(" ")[0];
 }
 
 /**

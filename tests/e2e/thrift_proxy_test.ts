@@ -274,6 +274,7 @@ for (const { transport, protocol } of PEER_PAIRS) {
           `expected TApplicationException, got ${e}`,
         );
         assert.match(String((e as Error).message), /route/i);
+        assert.equal((e as { type: number }).type, thrift.Thrift.TApplicationExceptionType.UNKNOWN_METHOD);
         return true;
       });
       assert.equal(await echo.echo("still-usable"), "A:still-usable");
@@ -313,6 +314,7 @@ for (const transport of ["framed", "buffered"] as const) {
             e instanceof thrift.Thrift.TApplicationException,
             `expected TApplicationException, got ${e}`,
           );
+          assert.match((e as Error).message, /upstream .* closed the connection/);
           return true;
         },
       );
