@@ -127,8 +127,10 @@ export function countParameters(descriptor: string): number {
  * Rebuilds a request frame with `mutation` applied to its attachment map: header (new body length) +
  * body up to the map + the map re-serialised as an untyped `H` map + anything after it. Existing entries
  * keep their order and raw bytes (so back-references inside non-string values stay valid); a mutated
- * key gets a new string value in place; new keys are appended. Returns `undefined` (reason in
- * `reader.error`) when the map cannot be walked.
+ * key gets a new string value in place; new keys are appended. (Replacing a non-string value that held
+ * a class definition or a referenced object would renumber later references: not expected in
+ * attachments, which Dubbo fills with strings.) Returns `undefined` (reason in `reader.error`) when the
+ * map cannot be walked.
  */
 export function rebuildWithAttachments(
   reader: Hessian2Reader,
@@ -143,7 +145,9 @@ export function rebuildWithAttachments(
   const seen = new Set<string>();
   let size = attachStart + 2 + (bytes.length - attachEnd); // prefix + 'H' + 'Z' + tail
   if (attachEnd > attachStart) {
-    reader.reset(bytes, attachStart, attachEnd);
+    // Walk from the body start: attachment values may use class definitions made by the arguments.
+    reader.reset(bytes, HEADER_SIZE, attachEnd);
+    while (reader.pos < attachStart) if (!reader.skipValue()) return undefined;
     if (!reader.enterMap()) return undefined;
     while (!reader.atMapEnd()) {
       const keyStart = reader.pos;

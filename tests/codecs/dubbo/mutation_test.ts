@@ -109,3 +109,18 @@ Deno.test("mutation: not applicable to responses, or when the attachments are no
   const odd = withHeader(0xc2, 0, 1, hessianEncode("2.0.2", "a.B", "0.0.0", "m", "", "not a map"));
   assert.equal(codec.encode(decodeFrame(odd), new Map([["a", "b"]])).kind, "not-applicable");
 });
+
+Deno.test("mutation: an attachment object using a class defined by an argument survives (fuzz regression)", () => {
+  const user = (id: number) => ({ $class: "com.example.User", $: { id, name: "n" } });
+  const bytes = encodeRequest({
+    requestId: 8,
+    interface: "a.B",
+    method: "m",
+    args: [user(1)],
+    attachments: { who: user(2), foo: "bar" },
+  });
+  const out = mutate(bytes, { foo: "baz" });
+  const body = decodeRequestBody(out.subarray(16));
+  assert.deepEqual(body.args, [{ id: 1, name: "n" }]);
+  assert.deepEqual(body.attachments, { who: { id: 2, name: "n" }, foo: "baz" });
+});
