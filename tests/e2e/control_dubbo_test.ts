@@ -1,0 +1,379 @@
+/**
+ * Issue #3 acceptance, Dubbo, end to end: Aeraki's `samples/metaprotocol-dubbo/` files copied UNCHANGED into a
+ * config directory → the control plane (in-process, directory source) → a proxy configured only over ADS
+ * (in-process `startProxy`, node `sidecar~127.0.0.1~consumer-1.meta-dubbo~…`) → real Dubbo providers.
+ *
+ * Port 20880 is fixed by the sample's ServiceEntries: the proxy binds `0.0.0.0:20880`. Other Dubbo tests under
+ * tests/e2e may use 20880 too, so these tests must not run in parallel with them (Deno runs test files serially
+ * unless `--parallel`); the port is waited for at startup. The file is self-contained on purpose.
+ *
+ * @module
+ */
+import "../../codecs/builtin.ts";
+import assert from "node:assert/strict";
+import { type ControlPlane, startControlPlane } from "../../control/run.ts";
+import { silentLog } from "../../control/xds/log.ts";
+import { type ProxyHandle, startProxy } from "../../proxy/run.ts";
+import { DubboClient, type DubboServer, startDubboServer } from "../support/dubbo_peer.ts";
+import { FakeKubeApi } from "../support/fake_kube_api.ts";
+import { aerakiPath } from "../support/paths.ts";
+import { parseAllDocuments } from "yaml";
+
+const SAMPLE = "samples/metaprotocol-dubbo";
+const PORT = 20880; // fixed by the sample's ServiceEntries
+const DEMO = "org.apache.dubbo.samples.basic.api.DemoService";
+const SECOND = "org.apache.dubbo.samples.basic.api.SecondService";
+const NS = "meta-dubbo";
+
+/**
+ * The endpoints Kubernetes would provide. In a cluster the provider pods (labels app/version, from the sample's
+ * Deployments) are selected by the ServiceEntries' `workloadSelector`; istiod sees them as workload instances.
+ * Outside Kubernetes the same thing is a WorkloadEntry per pod, here pointing at a real provider on loopback
+ * (its port given for the ServiceEntry port name).
+ */
+function workloadEntries(peers: { name: string; app: string; version: string; port: number }[]): string {
+  return peers.map((p) =>
+    `apiVersion: networking.istio.io/v1beta1
+kind: WorkloadEntry
+metadata:
+  name: ${p.name}
+  namespace: ${NS}
+spec:
+  address: 127.0.0.1
+  labels: {app: ${p.app}, version: ${p.version}}
+  ports: {tcp-metaprotocol-dubbo: ${p.port}}
+`
+  ).join("---\n");
+}
+
+/** An Istio sidecar bootstrap taking everything from ADS. */
+function adsBootstrap(xdsPort: number): Record<string, unknown> {
+  const ads = { ads: {}, resource_api_version: "V3" };
+  return {
+    node: {
+      id: `sidecar~127.0.0.1~consumer-1.${NS}~${NS}.svc.cluster.local`,
+      cluster: "dubbo-sample-consumer",
+      metadata: { NAMESPACE: NS, LABELS: { app: "dubbo-sample-consumer" } },
+    },
+    dynamic_resources: {
+      ads_config: {
+        api_type: "GRPC",
+        transport_api_version: "V3",
+        grpc_services: [{ envoy_grpc: { cluster_name: "xds-grpc" } }],
+      },
+      lds_config: ads,
+      cds_config: ads,
+    },
+    static_resources: {
+      clusters: [{
+        name: "xds-grpc",
+        type: "STATIC",
+        connect_timeout: { seconds: 1 },
+        load_assignment: {
+          cluster_name: "xds-grpc",
+          endpoints: [{
+            lb_endpoints: [{
+              endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: xdsPort } } },
+            }],
+          }],
+        },
+      }],
+    },
+  };
+}
+
+async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`Cannot wait for ${what}: not there after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function canConnect(port: number): Promise<boolean> {
+  try {
+    (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Who answered `n` concurrent sayHello calls (`""` for a failed call). */
+async function whoAnswers(client: DubboClient, n: number, iface = DEMO): Promise<string[]> {
+  const replies = await Promise.all(Array.from({ length: n }, (_, i) =>
+    client.call({
+      interface: iface,
+      method: "sayHello",
+      args: [`call ${i}`],
+      attachments: { foo: "bar" },
+      timeoutMs: 2_000,
+    }).then((r) => r.status === 20 ? String(r.value).replace(/^.* from /, "") : "", () => "")));
+  return replies;
+}
+
+const count = (list: string[], who: string) => list.filter((w) => w === who).length;
+
+/** Writes `file` of the sample as `metarouter.yaml` and returns the ms until every reply of a batch satisfies `ok`. */
+async function applyAndMeasure(
+  dir: string,
+  file: string,
+  client: DubboClient,
+  ok: (answers: string[]) => boolean,
+): Promise<number> {
+  const started = performance.now();
+  await Deno.copyFile(aerakiPath(SAMPLE, file), `${dir}/metarouter.yaml`);
+  let elapsed = -1;
+  await waitFor(
+    async () => {
+      const answers = await whoAnswers(client, 10);
+      elapsed = performance.now() - started;
+      return ok(answers);
+    },
+    5_000,
+    `routing to follow ${file}`,
+  );
+  return elapsed;
+}
+
+interface Mesh {
+  dir: string;
+  plane: ControlPlane;
+  proxy: ProxyHandle;
+  peers: DubboServer[];
+}
+
+async function startMesh(): Promise<Mesh> {
+  const v1 = await startDubboServer({ name: "v1" });
+  const v2 = await startDubboServer({ name: "v2" });
+  const second = await startDubboServer({ name: "second" });
+  const dir = await Deno.makeTempDir({ prefix: "metamesh-control-dubbo-" });
+  for (const file of ["serviceentry.yaml", "destinationrule.yaml", "dubbo-sample.yaml"]) {
+    await Deno.copyFile(aerakiPath(SAMPLE, file), `${dir}/${file}`);
+  }
+  await Deno.writeTextFile(
+    `${dir}/workloads.yaml`,
+    workloadEntries([
+      { name: "provider-v1", app: "dubbo-sample-provider", version: "v1", port: v1.port },
+      { name: "provider-v2", app: "dubbo-sample-provider", version: "v2", port: v2.port },
+      { name: "second-provider", app: "dubbo-sample-second-provider", version: "v2", port: second.port },
+    ]),
+  );
+  const plane = await startControlPlane({
+    configDir: dir,
+    xdsPort: 0,
+    adminPort: 0,
+    hostname: "127.0.0.1",
+    log: silentLog,
+  });
+  await waitFor(
+    async () => !(await canConnect(PORT)),
+    30_000,
+    `port ${PORT} to be free (another Dubbo test?)`,
+  );
+  const proxy = await startProxy({
+    bootstrap: adsBootstrap(plane.xdsPort),
+    origin: "control_dubbo_test",
+    log: () => {},
+  });
+  await waitFor(() => canConnect(PORT), 10_000, `the proxy to get 0.0.0.0_${PORT} over ADS`);
+  return { dir, plane, proxy, peers: [v1, v2, second] };
+}
+
+async function stopMesh(mesh: Mesh, ...more: { close(): unknown }[]) {
+  for (const c of more) await c.close();
+  await mesh.proxy.close();
+  await mesh.plane.close();
+  for (const p of mesh.peers) await p.close();
+  await Deno.remove(mesh.dir, { recursive: true });
+}
+
+Deno.test("control dubbo: Aeraki sample unchanged; MetaRouter v1 → v2 → 20/80 follow within 1 s; plane restart", async () => {
+  const mesh = await startMesh();
+  let client = await DubboClient.connect(PORT);
+  let plane = mesh.plane;
+  try {
+    // Both sample services share 0.0.0.0_20880, told apart by their `interface` annotation.
+    const before = await whoAnswers(client, 20);
+    assert.equal(count(before, "v1") + count(before, "v2"), 20, `DemoService answers: ${before}`);
+    assert.ok(count(before, "v1") > 0 && count(before, "v2") > 0, "no MetaRouter: the whole service");
+    assert.deepEqual(new Set(await whoAnswers(client, 10, SECOND)), new Set(["second"]));
+
+    const toV1 = await applyAndMeasure(mesh.dir, "metarouter-v1.yaml", client, (a) => count(a, "v1") === 10);
+    const toV2 = await applyAndMeasure(mesh.dir, "metarouter-v2.yaml", client, (a) => count(a, "v2") === 10);
+    const toSplit = await applyAndMeasure(mesh.dir, "traffic-split.yaml", client, (a) => count(a, "v1") > 0);
+    console.log(
+      `MetaRouter followed in: v1 ${toV1.toFixed(0)} ms, v2 ${toV2.toFixed(0)} ms, split ${
+        toSplit.toFixed(0)
+      } ms`,
+    );
+    for (const ms of [toV1, toV2, toSplit]) assert.ok(ms < 1000, `routing followed in ${ms.toFixed(0)} ms`);
+    const split = await whoAnswers(client, 400);
+    assert.equal(count(split, "v1") + count(split, "v2"), 400);
+    assert.ok(
+      count(split, "v1") > 40 && count(split, "v1") < 130,
+      `20/80 split: ${count(split, "v1")}/400 to v1`,
+    );
+    // The SecondService routes are still there (the shared route table concatenates both services).
+    assert.deepEqual(new Set(await whoAnswers(client, 5, SECOND)), new Set(["second"]));
+
+    // Control plane gone: the proxy keeps routing on its last config.
+    let dropped = false;
+    client.closed.then(() => dropped = true);
+    const xdsPort = plane.xdsPort;
+    await plane.close();
+    await new Promise((r) => setTimeout(r, 300));
+    const orphan = await whoAnswers(client, 100);
+    assert.equal(count(orphan, "v1") + count(orphan, "v2"), 100, "still routed without a control plane");
+    assert.ok(count(orphan, "v1") > 0 && count(orphan, "v2") > 0, "still the 20/80 split");
+
+    // Restarted on the same port: the proxy resynchronises; a new MetaRouter applies; the client never drops.
+    await Deno.copyFile(aerakiPath(SAMPLE, "metarouter-v1.yaml"), `${mesh.dir}/metarouter.yaml`);
+    plane = await startControlPlane({
+      configDir: mesh.dir,
+      xdsPort,
+      adminPort: 0,
+      hostname: "127.0.0.1",
+      log: silentLog,
+    });
+    await waitFor(
+      async () => count(await whoAnswers(client, 10), "v1") === 10,
+      10_000,
+      "resync after restart",
+    );
+    assert.deepEqual(new Set(await whoAnswers(client, 10, SECOND)), new Set(["second"]));
+    const toV2Again = await applyAndMeasure(
+      mesh.dir,
+      "metarouter-v2.yaml",
+      client,
+      (a) => count(a, "v2") === 10,
+    );
+    assert.ok(toV2Again < 1000, `after the restart, followed in ${toV2Again.toFixed(0)} ms`);
+    assert.equal(dropped, false, "the client connection survived the control-plane restart");
+  } finally {
+    await client.close();
+    client = undefined as unknown as DubboClient;
+    await stopMesh({ ...mesh, plane });
+  }
+});
+
+const APP = "samples/metaprotocol-dubbo-app-level";
+
+/** The sample's objects the API server would hold (`kubectl apply -n meta-dubbo`); Deployments/ConfigMaps left out. */
+function appLevelObjects(file: string): { kind: string; metadata: { name: string; namespace?: string } }[] {
+  const served = new Set(["Service", "DestinationRule", "MetaRouter"]);
+  return parseAllDocuments(Deno.readTextFileSync(aerakiPath(APP, file)))
+    .map((d) => d.toJS())
+    .filter((o) => o && served.has(o.kind))
+    .map((o) => ({ ...o, metadata: { namespace: NS, ...o.metadata } }));
+}
+
+/**
+ * What Kubernetes adds for the app-level sample: one EndpointSlice per provider pod (owned by its Service, the
+ * named port pointing at the real provider on loopback) and the pods' labels. metamesh does not watch Pods, so
+ * the pod labels (app/version, which DestinationRule subsets select) come as one WorkloadEntry per pod, selected
+ * by the Service `selector` as istiod selects pods.
+ */
+function podObjects(pods: { name: string; service: string; app: string; version: string; port: number }[]) {
+  return pods.flatMap((p) => [
+    {
+      apiVersion: "discovery.k8s.io/v1",
+      kind: "EndpointSlice",
+      metadata: {
+        name: `${p.name}-slice`,
+        namespace: NS,
+        labels: { "kubernetes.io/service-name": p.service },
+      },
+      addressType: "IPv4",
+      ports: [{ name: "tcp-metaprotocol-dubbo", port: p.port, protocol: "TCP" }],
+      endpoints: [{ addresses: ["127.0.0.1"], conditions: { ready: true } }],
+    },
+    {
+      apiVersion: "networking.istio.io/v1beta1",
+      kind: "WorkloadEntry",
+      metadata: { name: p.name, namespace: NS },
+      spec: {
+        address: "127.0.0.1",
+        labels: { app: p.app, version: p.version },
+        ports: { "tcp-metaprotocol-dubbo": p.port },
+      },
+    },
+  ]);
+}
+
+Deno.test("control dubbo app-level: sample unchanged from a Kubernetes API; interface+method routes pick the subset", async () => {
+  const v1 = await startDubboServer({ name: "v1" });
+  const v2 = await startDubboServer({ name: "v2" });
+  const api = FakeKubeApi.start();
+  const kubeconfig = await api.writeKubeconfig();
+  for (const o of [...appLevelObjects("dubbo-sample.yaml"), ...appLevelObjects("destinationrule.yaml")]) {
+    api.create(o);
+  }
+  for (
+    const o of podObjects([
+      {
+        name: "provider-v1",
+        service: "dubbo-sample-provider",
+        app: "dubbo-sample-provider",
+        version: "v1",
+        port: v1.port,
+      },
+      {
+        name: "provider-v2",
+        service: "dubbo-sample-provider",
+        app: "dubbo-sample-provider",
+        version: "v2",
+        port: v2.port,
+      },
+    ])
+  ) api.create(o);
+  const [mrV1] = appLevelObjects("metarouter-v1.yaml");
+  api.create(mrV1);
+  const plane = await startControlPlane({
+    kubeconfig,
+    xdsPort: 0,
+    adminPort: 0,
+    hostname: "127.0.0.1",
+    log: silentLog,
+  });
+  let proxy: ProxyHandle | undefined;
+  let client: DubboClient | undefined;
+  try {
+    await waitFor(
+      async () => !(await canConnect(PORT)),
+      30_000,
+      `port ${PORT} to be free (another Dubbo test?)`,
+    );
+    proxy = await startProxy({
+      bootstrap: adsBootstrap(plane.xdsPort),
+      origin: "control_dubbo_test",
+      log: () => {},
+    });
+    await waitFor(() => canConnect(PORT), 10_000, `the proxy to get 0.0.0.0_${PORT} over ADS`);
+    client = await DubboClient.connect(PORT);
+    await waitFor(async () => count(await whoAnswers(client!, 10), "v1") === 10, 5_000, "MetaRouter v1");
+    // The route matches interface + method (+ attachment foo): another method has no route.
+    const other = await client.call({
+      interface: DEMO,
+      method: "sayGoodbye",
+      args: ["x"],
+      attachments: { foo: "bar" },
+    });
+    assert.notEqual(other.status, 20, "a call the MetaRouter does not match gets no route");
+
+    const [mrV2] = appLevelObjects("metarouter-v2.yaml");
+    const started = performance.now();
+    api.update(mrV2);
+    await waitFor(async () => count(await whoAnswers(client!, 10), "v2") === 10, 5_000, "MetaRouter v2");
+    const ms = performance.now() - started;
+    assert.ok(ms < 1000, `MetaRouter v2 from the API server followed in ${ms.toFixed(0)} ms`);
+  } finally {
+    await client?.close();
+    await proxy?.close();
+    await plane.close();
+    await api.close();
+    await Deno.remove(kubeconfig);
+    await v1.close();
+    await v2.close();
+  }
+});
