@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 bash tests/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
 deno=node_modules/.bin/deno
 out=$(mktemp)
-"$deno" test -A --no-prompt "${@:-tests/}" 2>&1 | tee "$out"
+NO_COLOR=1 "$deno" test -A --no-prompt "${@:-tests/}" 2>&1 | tee "$out"
 rc=${PIPESTATUS[0]}
 # deno's summary: "ok | 12 passed (3 steps) | 0 failed (1s)" or "FAILED | 10 passed | 2 failed (1s)"
 summary=$(grep -E '^(ok|FAILED) \| ' "$out" | tail -n 1)
