@@ -65,7 +65,8 @@ export async function runDemo(opts: { logLevel?: string } = {}): Promise<number>
     let followMs = 0;
     await waitFor(
       async () => {
-        const probe = await callMany(client, 10);
+        // 50 calls with no v1 answer: under the old 20/80 split that happens with probability 0.8^50 ≈ 1e-5.
+      const probe = await callMany(client, 50);
         followMs = performance.now() - changedAt;
         return probe.v1 === 0;
       },
