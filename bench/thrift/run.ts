@@ -9,7 +9,7 @@
  * through metamesh the ids collide on shared upstream connections and must be rewritten. Before each row
  * one call is checked to come back as a real `sayHello` reply (not a local error reply).
  *
- *   deno run -A bench/thrift/run.ts [--seconds 5] [--write]   (--write also updates bench/RESULTS.md)
+ *   deno run -A bench/thrift/run.ts [--seconds 3] [--rounds 3] [--write]   (--write also updates bench/RESULTS.md)
  *
  * @module
  */
@@ -35,13 +35,20 @@ import { replaceSection } from "../results.ts";
 import { type Pair, PAIRS } from "./frames.ts";
 
 const THRIFT = { hdr: 4, loff: 0, lsize: 4, ladj: 0 };
+const PATHS = ["direct", "metamesh", "haproxy tcp"] as const;
+type PathName = typeof PATHS[number];
 const CLUSTER = "outbound|9090||thrift-sample-server.thrift.svc.cluster.local";
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { seconds: { type: "string", default: "5" }, write: { type: "boolean", default: false } },
+  options: {
+    seconds: { type: "string", default: "3" },
+    rounds: { type: "string", default: "3" },
+    write: { type: "boolean", default: false },
+  },
 });
 const seconds = Number(values.seconds);
+const rounds = Number(values.rounds);
 
 const loadBefore = await loadAverage();
 const dir = await Deno.makeTempDir({ prefix: "metamesh-bench-thrift-" });
@@ -72,15 +79,18 @@ console.log(table);
 if (values.write) {
   const sizes = PAIRS.map((p) => `${p.label} ${p.request.length} B / ${p.response.length} B`).join(", ");
   const text =
-    `Run: \`deno run -A bench/thrift/run.ts --seconds ${seconds} --write\` on ${
+    `Run: \`deno run -A bench/thrift/run.ts --seconds ${seconds} --rounds ${rounds} --write\` on ${
       new Date().toISOString().slice(0, 10)
     }.\n` +
     `Conditions: ${await conditions()}. Call: Thrift \`HelloService.sayHello("world")\` → \`"Hello world"\` ` +
     `(request / reply: ${sizes}), closed loop (one request in flight per connection, every connection sends ` +
-    `seqid 1), ${seconds} s per row. Upstream = bench/loadgen.c canned responder (framed binary: seqid copied ` +
+    `seqid 1), ${seconds} s per row and round, ${rounds} rounds interleaving the paths, each cell the median ` +
+    `over rounds (errors: the sum); upstream conns counted per relay process. Upstream = bench/loadgen.c canned responder (framed binary: seqid copied ` +
     `at offset 20; THeader compact: \`theader-compact\` mode splices the seqid varint); metamesh: one Deno ` +
     `process (\`main.ts --mode=proxy\`), Thrift codec auto-detecting transport/protocol, multiplexing on ` +
-    `(seqids rewritten), route on \`method\`, no access log; haproxy 2.6 \`mode tcp\`, nbthread 1. Load ` +
+    `(seqids rewritten), route on \`method\`, no access log (like MetaProtocolProxy it adds an ` +
+    `\`x-request-id\` to requests that lack one: THeader requests are re-encoded with that header, framed ones ` +
+    `cannot carry it); haproxy 2.6 \`mode tcp\`, nbthread 1. Load ` +
     `generator, proxy and upstream share the cores. Each path starts with one checked call. Load average ` +
     `(1 min) before / after the run: ${loadBefore} / ${await loadAverage()} (other work on the machine skews ` +
     `every row; compare paths within one run).\n\n` +
@@ -93,9 +103,18 @@ async function loadAverage(): Promise<string> {
   return (await Deno.readTextFile("/proc/loadavg")).split(" ")[0];
 }
 
+/** One measured row of one round. */
+interface Sample {
+  r: LoadResult;
+  rss: number | "-";
+  upstreamConns: number;
+}
+
 /**
- * Runs the 6 rows of one transport+protocol pair against its own upstream. Each relay runs alone (started
- * for its rows, stopped after), so an idle proxy neither takes CPU nor shows in the upstream conns column.
+ * Runs the 6 rows of one transport+protocol pair against its own upstream: all relays start once, then
+ * `rounds` rounds run every row in turn (interleaving paths, so a burst of other work on a shared
+ * machine hits all of them), and each cell is the median over rounds. Upstream connections are counted per
+ * relay process (its sockets to the upstream port), so an idle relay never shows in another's row.
  */
 async function benchPair(pair: Pair): Promise<(string | number)[][]> {
   const requestFile = `${dir}/${pair.id}-request.bin`, responseFile = `${dir}/${pair.id}-response.bin`;
@@ -112,53 +131,92 @@ async function benchPair(pair: Pair): Promise<(string | number)[][]> {
     "0",
     ...pair.serverIdArgs,
   ]);
-  const results: { name: string; conns: number; r: LoadResult; rss: number | "-"; upstreamConns: number }[] =
-    [];
+  const relays = new Map<PathName, { port: number; proc?: Proc }>();
+  const samples = new Map<string, Sample[]>();
   try {
     await waitForPort(upstreamPort);
-    for (const name of ["direct", "metamesh", "haproxy tcp"] as const) {
+    for (const name of PATHS) {
       const relay = await startRelay(name, pair, upstreamPort);
-      try {
-        await checkOneCall(relay.port, pair, name);
-        for (const conns of [1, 50]) {
+      relays.set(name, relay);
+      await checkOneCall(relay.port, pair, name);
+    }
+    const relayPids = [...relays.values()].flatMap((r) => r.proc ? [r.proc.pid] : []);
+    for (let round = 1; round <= rounds; round++) {
+      for (const conns of [1, 50]) {
+        for (const name of PATHS) {
+          const relay = relays.get(name)!;
           let rss: number | "-" = "-", upstreamConns = 0;
           const r = await runLoad(
             { port: relay.port, conns, seconds, requestFile, framing: THRIFT },
             async () => {
-              if (relay.proc) rss = await rssMiB(relay.proc.pid);
-              upstreamConns = await connectionsTo(upstreamPort);
+              if (relay.proc) {
+                rss = await rssMiB(relay.proc.pid);
+                upstreamConns = await processConnectionsTo(relay.proc.pid, upstreamPort);
+              } else {
+                let relayed = 0;
+                for (const pid of relayPids) relayed += await processConnectionsTo(pid, upstreamPort);
+                upstreamConns = await connectionsTo(upstreamPort) - relayed;
+              }
             },
           );
-          results.push({ name, conns, r, rss, upstreamConns });
-          console.error(`${pair.label} ${name} x${conns}: ${Math.round(r.rps)} req/s`);
+          const key = `${name}|${conns}`;
+          samples.set(key, [...samples.get(key) ?? [], { r, rss, upstreamConns }]);
+          console.error(`${pair.label} round ${round} ${name} x${conns}: ${Math.round(r.rps)} req/s`);
         }
-      } finally {
-        await relay.proc?.close();
       }
     }
   } finally {
+    for (const relay of relays.values()) await relay.proc?.close();
     await upstream.close();
   }
-  const direct50 = results.find((x) => x.name === "direct" && x.conns === 50)!.r.rps;
+  const med = (key: string, f: (x: Sample) => number) => median(samples.get(key)!.map(f));
+  const direct50 = med("direct|50", (x) => x.r.rps);
   return [1, 50].flatMap((conns) =>
-    results.filter((x) => x.conns === conns).map(({ name, r, rss, upstreamConns }) => [
-      pair.label,
-      name,
-      conns,
-      Math.round(r.rps),
-      conns === 50 && name !== "direct" ? `${Math.round((r.rps / direct50) * 100)}%` : "",
-      (r.p50_us / 1000).toFixed(2),
-      (r.p99_us / 1000).toFixed(2),
-      rss,
-      upstreamConns,
-      r.errors,
-    ])
+    PATHS.map((name) => {
+      const key = `${name}|${conns}`;
+      const rps = med(key, (x) => x.r.rps);
+      return [
+        pair.label,
+        name,
+        conns,
+        Math.round(rps),
+        conns === 50 && name !== "direct" ? `${Math.round((rps / direct50) * 100)}%` : "",
+        (med(key, (x) => x.r.p50_us) / 1000).toFixed(2),
+        (med(key, (x) => x.r.p99_us) / 1000).toFixed(2),
+        name === "direct" ? "-" : Math.round(med(key, (x) => Number(x.rss))),
+        Math.round(med(key, (x) => x.upstreamConns)),
+        samples.get(key)!.reduce((n, x) => n + x.r.errors, 0),
+      ];
+    })
   );
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** Established TCP connections to 127.0.0.1:`port` owned by process `pid` (its socket inodes). */
+async function processConnectionsTo(pid: number, port: number): Promise<number> {
+  const inodes = new Set<string>();
+  for await (const fd of Deno.readDir(`/proc/${pid}/fd`)) {
+    const link = await Deno.readLink(`/proc/${pid}/fd/${fd.name}`).catch(() => "");
+    const m = /^socket:\[(\d+)\]$/.exec(link);
+    if (m) inodes.add(m[1]);
+  }
+  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
+  let n = 0;
+  for (const line of (await Deno.readTextFile("/proc/net/tcp")).split("\n").slice(1)) {
+    const cols = line.trim().split(/\s+/);
+    // cols[2] remote address, cols[3] state (01 = ESTABLISHED), cols[9] inode
+    if (cols.length > 9 && cols[2].endsWith(`:${hexPort}`) && cols[3] === "01" && inodes.has(cols[9])) n++;
+  }
+  return n;
 }
 
 /** Starts the path's relay process (none for direct) and waits for its port. */
 async function startRelay(
-  name: "direct" | "metamesh" | "haproxy tcp",
+  name: PathName,
   pair: Pair,
   upstreamPort: number,
 ): Promise<{ port: number; proc?: Proc }> {
