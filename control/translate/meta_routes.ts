@@ -81,11 +81,15 @@ function metaRoute(model: MeshModel, spec: MetaRouteSpec, service: MeshService, 
 /**
  * MetaRouter attributes → Envoy HeaderMatchers (AND): exact → `exact_match`, prefix → `prefix_match`, regex →
  * `safe_regex_match` (RE2), regex `"*"` or a null value → `present_match`; `{}` is dropped (Aeraki quirk §10.3).
+ * `exact: ""` becomes `present_match`: Aeraki emits `exact_match: ""`, which the Envoy of its data plane treats
+ * as "present with any value" (HeaderUtility: `value_.empty() || value == value_`); Aeraki's gateway sample
+ * relies on it (`method: {exact: ""}` routes every method), and newer matchers would read it as "empty".
  */
 export function headerMatchers(match: MetaRouteMatch | undefined): MetaHeaderMatcher[] {
   const out: MetaHeaderMatcher[] = [];
   for (const [name, m] of Object.entries(match?.attributes ?? {})) {
     if (m === null || m === undefined || m.regex === "*") out.push({ name, present_match: true });
+    else if (m.exact === "") out.push({ name, present_match: true });
     else if (m.exact !== undefined) out.push({ name, exact_match: m.exact });
     else if (m.prefix !== undefined) out.push({ name, prefix_match: m.prefix });
     else if (m.regex !== undefined) out.push({ name, safe_regex_match: { google_re2: {}, regex: m.regex } });

@@ -142,7 +142,8 @@ Deno.test("gateway: the router node gets 0.0.0.0_9090 with the MetaRouter's tabl
   assert.equal((config.rds as { route_config_name: string }).route_config_name, `${HOST}_9090`);
   const rc = gateway.routes.get(`${HOST}_9090`)!;
   const route = (rc.virtual_hosts as { routes: Record<string, unknown>[] }[])[0].routes[0];
-  assert.deepEqual(route.match, { prefix: "/", headers: [{ name: "method", exact_match: "" }] });
+  // The sample's `method: {exact: ""}` means "any method" in Aeraki's Envoy: a presence match.
+  assert.deepEqual(route.match, { prefix: "/", headers: [{ name: "method", present_match: true }] });
   assert.ok(gateway.clusters.has(`outbound|9090||${HOST}`));
   assert.ok(gateway.endpoints.has(`outbound|9090||${HOST}`));
   assertEncodes(gateway);
