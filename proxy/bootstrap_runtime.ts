@@ -16,9 +16,9 @@ import {
   type RouteSource,
   servicesOf,
 } from "./meta/filter_config.ts";
-import { metaRoutesFromHttp } from "./meta/rds.ts";
 import { RouteTable } from "./meta/route_table.ts";
 import { ListenerImpl } from "./listener.ts";
+import { metaRouteConfigFromRds } from "./rds_mapping.ts";
 import { Stats } from "./stats.ts";
 import { UpstreamManager } from "./upstream/pool.ts";
 
@@ -159,7 +159,7 @@ export class ProxyRuntime {
       const routes = (u.routes ?? []).map((r, i) => {
         const p = { origin, path: `routes[${i}]` };
         const name = str(r.name, at(p, "name"));
-        return [name, new RouteTable(metaRoutesFromHttp(r, p), p), r] as const;
+        return [name, new RouteTable(metaRouteConfigFromRds(r, `${origin} routes[${i}]`), p), r] as const;
       });
       const listeners = (u.listeners ?? []).map((l, i) =>
         this.#compileListener(l, { origin, path: `listeners[${i}]` })

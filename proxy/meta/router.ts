@@ -99,6 +99,8 @@ class ActiveRequest implements UpstreamCallbacks {
   #ticket: Ticket | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #retriesLeft = 0;
+  #firstSend = true;
+  #failedHost: string | undefined;
   #done = false;
 
   constructor(ds: Downstream, frame: Frame, headers: Map<string, string>, mutation: Map<string, string>) {
@@ -150,7 +152,11 @@ class ActiveRequest implements UpstreamCallbacks {
       );
       return;
     }
-    const ep = cluster.pick(this.#hash());
+    let ep = cluster.pick(this.#hash());
+    // A retry avoids the host that just failed when the cluster has another (Envoy's previous_hosts).
+    for (let i = 0; i < 3 && ep && ep.address === this.#failedHost && cluster.endpoints().length > 1; i++) {
+      ep = cluster.pick(Math.random().toString());
+    }
     if (!ep) {
       this.localReply(
         "no_healthy_upstream",
@@ -167,8 +173,28 @@ class ActiveRequest implements UpstreamCallbacks {
     }
     const pool = cfg.services.upstreams.pool(cluster, ep, cfg.factory, cfg.multiplexed);
     const oneway = this.#frame.type === "oneway";
-    this.#ticket = pool.send(this.#frame, this.#ds.codec, this.#bytes!.slice(), oneway ? null : this);
+    this.#ticket = pool.send(
+      this.#frame,
+      this.#ds.codec,
+      this.#sendCopy(cfg.multiplexed),
+      oneway ? null : this,
+    );
     if (oneway) this.#finish(0, undefined, undefined, 0);
+  }
+
+  /**
+   * Bytes for one upstream send. Multiplexed sends rewrite the id in place, so they need a buffer nobody
+   * else reads: the encoded bytes themselves on the first attempt (mirrors copied theirs earlier), a copy
+   * after that. The frame's own bytes stay pristine for local replies.
+   */
+  #sendCopy(multiplexed: boolean): Uint8Array {
+    const b = this.#bytes!;
+    if (!multiplexed) return b;
+    if (this.#firstSend && b !== this.#frame.bytes) {
+      this.#firstSend = false;
+      return b;
+    }
+    return b.slice();
   }
 
   #mirror(clusterName: string): void {
@@ -194,14 +220,15 @@ class ActiveRequest implements UpstreamCallbacks {
     if (this.#done) return;
     const ds = this.#ds;
     const cfg = ds.cfg;
-    let bytes = cfg.multiplexed
-      ? codec.setRequestId(frame, frame.bytes.slice(), this.#frame.requestId)
-      : frame.bytes.slice();
+    // Mutate first (the codec re-emits the frame with the upstream id), then restore the client's id.
+    let bytes: Uint8Array = frame.bytes;
     const rm = this.#route!.responseMutation;
     if (rm.size > 0) {
-      const r = codec.encode({ ...frame, bytes }, rm);
-      if (r.kind === "bytes") bytes = r.bytes === frame.bytes ? r.bytes.slice() : r.bytes;
+      const r = codec.encode(frame, rm);
+      if (r.kind === "bytes") bytes = r.bytes;
     }
+    if (bytes === frame.bytes) bytes = bytes.slice(); // the read buffer moves on: the writer needs its own copy
+    if (cfg.multiplexed) bytes = codec.setRequestId(frame, bytes, this.#frame.requestId);
     ds.write(bytes);
     const st = cfg.stats;
     st.response.inc();
@@ -226,6 +253,7 @@ class ActiveRequest implements UpstreamCallbacks {
         (kind === "upstream_reset" && retry.onReset))
     ) {
       this.#retriesLeft--;
+      this.#failedHost = this.#host;
       this.#attempt();
       return;
     }

@@ -125,8 +125,8 @@ export class UpstreamConnection {
     try {
       this.#conn?.close();
     } catch { /* already closed */ }
+    this.#opts.onClosed(this); // leave the pool first, so retries from the failures below pick another connection
     this.#failAll(this.#connectFailed ? "upstream_connect_failure" : "upstream_reset");
-    this.#opts.onClosed(this);
   }
 
   #allocId(): number {
@@ -182,8 +182,8 @@ export class UpstreamConnection {
         : `remote connection failure '${this.endpoint.address}': ${msg}`;
       this.#closed = true;
       this.#opts.stats.cxActive.dec();
-      this.#failAll("upstream_connect_failure", reason);
       this.#opts.onClosed(this);
+      this.#failAll("upstream_connect_failure", reason);
       return;
     }
     if (this.#closed) {

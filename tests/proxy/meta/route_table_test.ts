@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { metaRoutesFromHttp } from "../../../proxy/meta/rds.ts";
+import { metaRouteConfigFromRds } from "../../../proxy/rds_mapping.ts";
 import { DEFAULT_REQUEST_TIMEOUT_MS, RouteTable } from "../../../proxy/meta/route_table.ts";
 
 const p = { origin: "test.yaml", path: "route_config" };
@@ -55,7 +55,7 @@ Deno.test("route table: config errors carry the origin and field path", () => {
 });
 
 Deno.test("rds: Envoy HTTP RouteConfiguration maps to meta routes (spec §6)", () => {
-  const meta = metaRoutesFromHttp({
+  const meta = metaRouteConfigFromRds({
     name: "test",
     virtual_hosts: [{
       name: "dummy",
@@ -78,7 +78,7 @@ Deno.test("rds: Envoy HTTP RouteConfiguration maps to meta routes (spec §6)", (
         request_headers_to_add: [{ header: { key: "foo", value: "bar" } }],
       }],
     }],
-  }, { origin: "rds", path: "" });
+  }, "rds");
   const t = new RouteTable(meta, { origin: "rds", path: "" });
   const r = t.match(new Map([["method", "sayHello"]]))!;
   assert.equal(r.name, "r1");

@@ -136,3 +136,47 @@ Deno.test("upstream: requests before the connection is up are queued and coalesc
     await s.close();
   }
 });
+
+Deno.test("upstream: retry_policy retries a reset before any response on a fresh connection", async () => {
+  let n = 0;
+  const s = startFakeServer({ behaviour: () => (++n === 1 ? "close" : "answer") });
+  const proxy = await startTestProxy(fakeBootstrap({
+    clusters: { c: [s.port] },
+    routes: [{
+      name: "r",
+      route: { cluster: "c", retry_policy: { num_retries: { value: 1 }, retry_on: "reset" } },
+    }],
+  }));
+  const c = await FakeClient.connect(proxy.port);
+  try {
+    const r = await c.call({ method: "m" }, "again", 42);
+    assert.equal(r.frame.type, "response");
+    assert.equal(r.payload, "again");
+    assert.equal(r.frame.requestId, 42);
+    assert.equal(s.requests.length, 2);
+  } finally {
+    await c.close();
+    await proxy.close();
+    await s.close();
+  }
+});
+
+Deno.test("upstream: route response_mutation is applied to responses", async () => {
+  const s = startFakeServer();
+  const proxy = await startTestProxy(fakeBootstrap({
+    clusters: { c: [s.port] },
+    routes: [{ name: "r", route: { cluster: "c" }, response_mutation: [{ key: "via", value: "metamesh" }] }],
+  }));
+  const c = await FakeClient.connect(proxy.port);
+  try {
+    const r = await c.call({ method: "m" }, "body", 7);
+    assert.equal(r.frame.metadata.get("via"), "metamesh");
+    assert.equal(r.frame.metadata.get("server"), "fake");
+    assert.equal(r.payload, "body");
+    assert.equal(r.frame.requestId, 7);
+  } finally {
+    await c.close();
+    await proxy.close();
+    await s.close();
+  }
+});
