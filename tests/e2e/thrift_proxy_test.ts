@@ -326,3 +326,52 @@ for (const transport of ["framed", "buffered"] as const) {
     }
   });
 }
+
+Deno.test("thrift proxy header+compact: an unreachable upstream gives a TApplicationException, the connection stays usable", async () => {
+  // Cluster `b` (method `add`) points at a port nobody listens on.
+  const a = await startThriftServer({ transport: "header", protocol: "compact", name: "A" });
+  const dead = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const deadPort = (dead.addr as Deno.NetAddr).port;
+  dead.close();
+  const proxy = await startProxy({
+    bootstrap: thriftBootstrap({ a: a.port, b: deadPort }),
+    origin: "thrift_proxy_test",
+    log: () => {},
+  });
+  const c = await connect(proxy.listeners.get("thrift")!, "header", "compact");
+  try {
+    await assert.rejects(withTimeout(c.client.add(1, 2), 8000, "the connect-failure reply"), (e: unknown) => {
+      assert.ok(e instanceof thrift.Thrift.TApplicationException, `expected TApplicationException, got ${e}`);
+      return true;
+    });
+    assert.equal(await c.client.echo("alive"), "A:alive");
+  } finally {
+    await c.close();
+    await proxy.close();
+    await a.close();
+  }
+});
+
+Deno.test("thrift proxy framed+binary: a client that leaves with calls in flight does not disturb others", async () => {
+  const s = await setup("framed", "binary");
+  try {
+    const leaver = await connect(s.port, "framed", "binary");
+    const stay = await connect(s.port, "framed", "binary");
+    const big = Buffer.alloc(100_000, 1);
+    // npm thrift never settles the calls of a closed connection: they are left unawaited.
+    for (let i = 0; i < 20; i++) leaver.client.blob(big).catch(() => {});
+    const kept = Array.from({ length: 20 }, (_, i) => stay.client.echo(`k${i}`));
+    await leaver.close();
+    assert.deepEqual(
+      await withTimeout(Promise.all(kept), 5000, "the staying client's replies"),
+      kept.map((_, i) => `A:k${i}`),
+    );
+    assert.equal(await stay.client.echo("after"), "A:after");
+    await stay.close();
+    const again = await connect(s.port, "framed", "binary");
+    assert.equal(await again.client.echo("new"), "A:new");
+    await again.close();
+  } finally {
+    await s.close();
+  }
+});
