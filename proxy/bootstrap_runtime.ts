@@ -173,6 +173,7 @@ export class ProxyRuntime {
         this.stats.counter(`meta_protocol.rds.${name}.config_reload`).inc();
       }
       this.#bind(listeners);
+      if (clusters.length || assignments.length || u.removedClusters?.length) this.#prunePools();
       for (const name of u.removedListeners ?? []) {
         const l = this.listeners.get(name);
         this.listeners.delete(name);
@@ -197,6 +198,12 @@ export class ProxyRuntime {
     this.upstreams.close();
     this.clusters.close();
     await Promise.all([...this.logSinks.values()].map((s) => s.close()));
+  }
+
+  #prunePools(): void {
+    const live = new Map<string, Set<string>>();
+    for (const c of this.clusters.all()) live.set(c.name, new Set(c.endpoints().map((e) => e.address)));
+    this.upstreams.prune(live);
   }
 
   #holder(name: string): RdsHolder {

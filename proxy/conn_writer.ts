@@ -5,6 +5,9 @@
  * @module
  */
 
+/** Bytes a writer may hold for a peer that does not read before the connection is dropped. */
+export const MAX_QUEUED = 64 * 1024 * 1024;
+
 /** Queues frames and writes them in batches; see module doc. */
 export class ConnWriter {
   #conn: Deno.Conn;
@@ -32,11 +35,19 @@ export class ConnWriter {
     return this.#queued;
   }
 
-  /** Queues `bytes` (the writer takes ownership; the caller must not modify them afterwards). */
+  /**
+   * Queues `bytes` (the writer takes ownership; the caller must not modify them afterwards). A peer that
+   * stops reading while more than {@linkcode MAX_QUEUED} bytes pile up is cut off (`onError`).
+   */
   push(bytes: Uint8Array): void {
     if (this.#closed) return;
     this.#queue.push(bytes);
     this.#queued += bytes.length;
+    if (this.#queued > MAX_QUEUED) {
+      this.close();
+      this.#onError(new RangeError(`Cannot queue more than ${MAX_QUEUED} bytes: the peer is not reading`));
+      return;
+    }
     if (!this.#busy) {
       this.#busy = true;
       queueMicrotask(() => this.#drain());

@@ -35,6 +35,7 @@ export class EndpointPool {
   #idle: UpstreamConnection[] = [];
   #waiting: Waiting[] = [];
   #closed = false;
+  #draining = false;
 
   constructor(
     endpoint: Endpoint,
@@ -75,6 +76,20 @@ export class EndpointPool {
     };
   }
 
+  /** Whether every connection is gone (a drained pool can be forgotten). */
+  get empty(): boolean {
+    return this.#conns.length === 0 && this.#waiting.length === 0;
+  }
+
+  /**
+   * Stops using this pool (its endpoint left the cluster): idle connections close now, busy ones once
+   * their last pending request finishes.
+   */
+  drain(): void {
+    this.#draining = true;
+    for (const c of [...this.#conns]) if (c.pendingCount === 0) c.close();
+  }
+
   /** Closes every connection (pending requests get `upstream_reset`). */
   close(): void {
     this.#closed = true;
@@ -104,6 +119,7 @@ export class EndpointPool {
         if (!this.#multiplexed && !this.#closed) this.#serveWaiting();
       },
       onFree: (c) => {
+        if (this.#draining && this.#waiting.length === 0) return c.close();
         this.#idle.push(c);
         this.#serveWaiting();
       },
@@ -160,6 +176,19 @@ export class UpstreamManager {
       out.set(k, (out.get(k) ?? 0) + p.connectionCount);
     }
     return out;
+  }
+
+  /**
+   * Drains pools whose cluster is gone or whose endpoint left its cluster (`live` = cluster name → current
+   * endpoint addresses), and forgets pools that are empty and draining.
+   */
+  prune(live: ReadonlyMap<string, ReadonlySet<string>>): void {
+    for (const [key, p] of this.#pools) {
+      const [cluster, addr] = key.split("\u0000");
+      if (live.get(cluster)?.has(addr)) continue;
+      p.drain();
+      if (p.empty) this.#pools.delete(key);
+    }
   }
 
   /** Closes every pool. */

@@ -189,3 +189,25 @@ Deno.test("admin: /ready, /stats, /stats/prometheus, /config_dump, /clusters", a
     await a.close();
   }
 });
+
+Deno.test("applyResources: an endpoint leaving EDS has its upstream connections drained", async () => {
+  const a = startFakeServer({ name: "a" });
+  const b = startFakeServer({ name: "b" });
+  const proxy = await startTestProxy(fakeBootstrap({
+    clusters: { eds: { type: "EDS", connect_timeout: { seconds: 1 } } },
+  }));
+  const c = await FakeClient.connect(proxy.port);
+  try {
+    assert.equal(proxy.handle.applyResources({ endpoints: [cla("eds", [a.port])] }), undefined);
+    assert.equal((await c.call({ method: "m" })).frame.metadata.get("server"), "a");
+    assert.equal(proxy.handle.upstreamConnections().get(`eds::127.0.0.1:${a.port}`), 1);
+    assert.equal(proxy.handle.applyResources({ endpoints: [cla("eds", [b.port])] }), undefined);
+    assert.equal(proxy.handle.upstreamConnections().has(`eds::127.0.0.1:${a.port}`), false);
+    assert.equal((await c.call({ method: "m" })).frame.metadata.get("server"), "b");
+  } finally {
+    await c.close();
+    await proxy.close();
+    await a.close();
+    await b.close();
+  }
+});
