@@ -232,6 +232,20 @@ Deno.test("thrift aeraki test.yaml: main.ts --mode=proxy routes sayHello to 9091
           ["sayHello:Aeraki", ...names.map((n) => `sayHello:${n}`)].sort(),
           label,
         );
+        // The file's admin (127.0.0.1:8080) serves the MetaProtocolProxy counters under its stat_prefix.
+        const stats = await (await fetch("http://127.0.0.1:8080/stats")).text();
+        const prefix = "meta_protocol.thrift.outbound|9090||thrift-sample-server.thrift.svc.cluster.local";
+        for (
+          const [name, value] of [["request", 22], ["response_success", 21], [
+            "local_response_business_exception",
+            1,
+          ]]
+        ) {
+          assert.ok(
+            stats.includes(`${prefix}.${name}: ${value}\n`),
+            `${label}: ${name} != ${value} in\n${stats}`,
+          );
+        }
         if (transport === "header") {
           // request_mutation foo=bar, foo1=bar1 lands in the THeader info headers the upstream reads.
           for (const h of upstream.headers) {
