@@ -375,3 +375,31 @@ Deno.test("thrift proxy framed+binary: a client that leaves with calls in flight
     await s.close();
   }
 });
+
+Deno.test("thrift proxy: bytes that are not Thrift close only that connection, counted", async () => {
+  const s = await setup("framed", "binary");
+  try {
+    for (
+      const bad of [
+        new Uint8Array([0x7f, 0xff, 0xff, 0xff, 0x80, 0x01, 0x00, 0x01]), // frame size over the 16 MiB limit
+        new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+      ]
+    ) {
+      const raw = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
+      await raw.write(bad);
+      const got = await withTimeout(
+        raw.read(new Uint8Array(1024)),
+        5000,
+        "the proxy closing a bad connection",
+      );
+      raw.close();
+      assert.equal(got, null, "expected the proxy to close the connection");
+    }
+    const c = await connect(s.port, "framed", "binary");
+    assert.equal(await c.client.echo("fine"), "A:fine");
+    await c.close();
+    assert.match(s.proxy.stats.text(), /\.request_decoding_error: 2\n/);
+  } finally {
+    await s.close();
+  }
+});
