@@ -1,0 +1,271 @@
+/**
+ * Control-plane benchmark: 10,000 MetaProtocol services / 50,000 endpoints as generated Aeraki manifests in a
+ * config directory (ServiceEntries with inline endpoints, two-subset DestinationRules, a MetaRouter for one
+ * service in ten), then:
+ *
+ * 1. full translation time, in this process: directory load, mesh model, first node view, snapshot build
+ *    (every resource encoded to protobuf, as the ADS server serves it);
+ * 2. `main.ts --mode=control` as a subprocess with 10 connected xDS clients, its RSS (current and peak);
+ * 3. the time from rewriting ONE MetaRouter file to the last of the 10 clients applying the new route table.
+ *
+ * The 10 clients are metamesh's real xDS client (`proxy/xds_client.ts`: SotW ADS, CDS/LDS wildcard, then
+ * EDS/RDS for every name, decode + validation, ACK) with distinct node ids, each applying into a recording sink
+ * instead of a full proxy: 10 proxies would each bind 10,000 listeners on the services' VIPs, which a single
+ * machine does not have. "Applied" = the sink received the changed RouteConfiguration (the ACK follows at once).
+ *
+ *   deno run -A bench/control-plane/run.ts [--services 10000] [--changes 3] [--write]
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { parseNode } from "../../control/translate/node.ts";
+import { buildMeshModel } from "../../control/translate/model.ts";
+import { translateForNode } from "../../control/translate/snapshot.ts";
+import { startDirectorySource } from "../../control/sources/directory.ts";
+import { ResourceStore } from "../../control/sources/store.ts";
+import { Snapshot } from "../../control/xds/snapshot.ts";
+import { type Resource, RESOURCE_KINDS } from "../../crds/resources/mod.ts";
+import type { ResourceUpdate } from "../../proxy/run.ts";
+import { startXdsClient, type XdsClient } from "../../proxy/xds_client.ts";
+import { conditions, deno, freePort, markdownTable, repoRoot, spawn, waitForPort } from "../lib.ts";
+import { replaceSection } from "../results.ts";
+import { writeManifests } from "./manifests.ts";
+
+const args = parseArgs({
+  args: Deno.args,
+  options: {
+    services: { type: "string", default: "10000" },
+    changes: { type: "string", default: "3" },
+    clients: { type: "string", default: "10" },
+    write: { type: "boolean", default: false },
+  },
+});
+const SERVICES = Number(args.values.services);
+const CLIENTS = Number(args.values.clients);
+const CHANGES = Number(args.values.changes);
+const ENDPOINTS_PER_SERVICE = 5;
+const CHANGED_HOST = "svc-0.ns-0.svc.cluster.local";
+const CHANGED_ROUTE = `${CHANGED_HOST}_20880`;
+
+/** Records when each RouteConfiguration arrived (the client ACKs right after `applyResources` returns). */
+class RecordingSink {
+  readonly routes = new Map<string, { json: string; at: number }>();
+  applyResources(update: ResourceUpdate): string | undefined {
+    const at = performance.now();
+    for (const r of update.routes ?? []) {
+      const name = String(r.name);
+      this.routes.set(name, { json: name === CHANGED_ROUTE ? JSON.stringify(r) : "", at });
+    }
+    return undefined;
+  }
+  appliedAt(marker: string): number | undefined {
+    const r = this.routes.get(CHANGED_ROUTE);
+    return r && r.json.includes(`"${marker}"`) ? r.at : undefined;
+  }
+}
+
+const dir = await Deno.makeTempDir({ prefix: "metamesh-bench-cp-" });
+const rows: (string | number)[][] = [];
+try {
+  const files = await writeManifests(dir, SERVICES, ENDPOINTS_PER_SERVICE);
+  console.log(
+    `wrote ${files} files for ${SERVICES} services / ${SERVICES * ENDPOINTS_PER_SERVICE} endpoints`,
+  );
+
+  // 1. Translation, in process.
+  const store = new ResourceStore();
+  let t = performance.now();
+  const source = await startDirectorySource(dir, store, { watch: false });
+  const loadMs = performance.now() - t;
+  await source.close();
+  const resources = RESOURCE_KINDS.flatMap((kind) => store.list(kind) as Resource[]);
+  t = performance.now();
+  const model = buildMeshModel(resources);
+  const modelMs = performance.now() - t;
+  const node = nodeOf(0);
+  t = performance.now();
+  const view = translateForNode(model, parseNode(node));
+  const viewMs = performance.now() - t;
+  t = performance.now();
+  const snapshot = Snapshot.build({
+    listeners: view.listeners.values(),
+    routes: view.routes.values(),
+    clusters: view.clusters.values(),
+    endpoints: view.endpoints.values(),
+  });
+  const buildMs = performance.now() - t;
+  const counts =
+    `${view.listeners.size} listeners, ${view.routes.size} routes, ${view.clusters.size} clusters, ` +
+    `${view.endpoints.size} load assignments`;
+  void snapshot;
+  rows.push(["directory load + validation", `${loadMs.toFixed(0)} ms`, `${resources.length} resources`]);
+  rows.push(["mesh model", `${modelMs.toFixed(0)} ms`, ""]);
+  rows.push(["first node view", `${viewMs.toFixed(0)} ms`, counts]);
+  rows.push(["snapshot build (protobuf)", `${buildMs.toFixed(0)} ms`, ""]);
+  rows.push([
+    "full translation (model + view + snapshot)",
+    `${(modelMs + viewMs + buildMs).toFixed(0)} ms`,
+    "",
+  ]);
+
+  // 2. The control plane as its own process, 10 clients.
+  const xdsPort = freePort();
+  const adminPort = freePort();
+  const started = performance.now();
+  const plane = spawn(deno, [
+    "run",
+    "-A",
+    `${repoRoot}main.ts`,
+    "--mode=control",
+    "--config-dir",
+    dir,
+    "--xds-port",
+    String(xdsPort),
+    "--admin-port",
+    String(adminPort),
+    "--log-level",
+    "error",
+  ]);
+  const clients: XdsClient[] = [];
+  try {
+    await waitForPort(xdsPort, 120_000);
+    const readyMs = performance.now() - started;
+    rows.push(["control plane start → xDS serving", `${readyMs.toFixed(0)} ms`, "subprocess, includes load"]);
+    const sinks = Array.from({ length: CLIENTS }, () => new RecordingSink());
+    t = performance.now();
+    for (let i = 0; i < CLIENTS; i++) {
+      clients.push(startXdsClient({ bootstrap: bootstrap(i, xdsPort), sink: sinks[i], log: () => {} }));
+    }
+    await waitUntil(
+      () => sinks.every((s) => s.routes.has(CHANGED_ROUTE) && s.routes.size >= SERVICES),
+      Number(Deno.env.get("SYNC_MS") ?? 180_000),
+    );
+    const syncMs = performance.now() - t;
+    rows.push([
+      `initial sync of ${CLIENTS} clients`,
+      `${syncMs.toFixed(0)} ms`,
+      "until every client has all routes",
+    ]);
+    const rss = await memory(plane.pid);
+    rows.push([`control plane RSS (${CLIENTS} clients synced)`, `${rss.rss} MiB`, `peak ${rss.peak} MiB`]);
+
+    // 3. One MetaRouter change → all clients.
+    const latencies: number[] = [];
+    for (let n = 1; n <= CHANGES; n++) {
+      const marker = `split-${n}`;
+      const t0 = performance.now();
+      await Deno.writeTextFile(`${dir}/changed.yaml`, changedMetaRouter(marker));
+      await waitUntil(
+        () => sinks.every((s) => s.appliedAt(marker) !== undefined),
+        Number(Deno.env.get("CHANGE_MS") ?? 60_000),
+      );
+      const last = Math.max(...sinks.map((s) => s.appliedAt(marker)!)) - t0;
+      const first = Math.min(...sinks.map((s) => s.appliedAt(marker)!)) - t0;
+      latencies.push(last);
+      rows.push([
+        `MetaRouter change #${n} → all ${CLIENTS} clients`,
+        `${last.toFixed(0)} ms`,
+        `first client ${first.toFixed(0)} ms`,
+      ]);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    const after = await memory(plane.pid);
+    rows.push(["control plane RSS (after changes)", `${after.rss} MiB`, `peak ${after.peak} MiB`]);
+    const table = markdownTable(["measure", "value", "notes"], rows);
+    console.log(table);
+    const worst = Math.max(...latencies);
+    const verdict = `targets: change → all proxies < 1 s: ${worst < 1000 ? "met" : "NOT met"} (worst ${
+      worst.toFixed(0)
+    } ms); RSS < 300 MB: ${after.peak < 300 ? "met" : "NOT met"} (peak ${after.peak} MiB)`;
+    console.log(verdict);
+    if (args.values.write) {
+      await replaceSection(
+        "Control plane",
+        `${SERVICES} ServiceEntries (one MetaProtocol port each, a VIP, ${ENDPOINTS_PER_SERVICE} endpoints), ` +
+          `${SERVICES} DestinationRules (v1/v2), ${SERVICES / 10} MetaRouters (20/80-style split), in ` +
+          `${files} YAML files of a config directory; ${CLIENTS} metamesh xDS clients (real SotW ADS client, ` +
+          `distinct node ids in one namespace, recording sink instead of a proxy) on the control plane ` +
+          `subprocess (\`main.ts --mode=control\`). Change latency: from the file write to the last client ` +
+          `applying the new RouteConfiguration (directory watch debounce 100 ms + model debounce 50 ms ` +
+          `included). \`deno run -A bench/control-plane/run.ts --write\`.\n\n${table}\n\n${verdict}\n\n` +
+          `Conditions: ${await conditions()}.`,
+      );
+      console.log("bench/RESULTS.md updated");
+    }
+  } finally {
+    for (const c of clients) await c.close();
+    await plane.close();
+  }
+} finally {
+  await Deno.remove(dir, { recursive: true });
+}
+
+function nodeOf(i: number) {
+  return {
+    id: `sidecar~10.200.0.${i + 1}~client-${i}.ns-0~ns-0.svc.cluster.local`,
+    metadata: { NAMESPACE: "ns-0", LABELS: { app: "client" } },
+  };
+}
+
+function bootstrap(i: number, xdsPort: number): Record<string, unknown> {
+  const ads = { ads: {}, resource_api_version: "V3" };
+  const endpoint = { address: { socket_address: { address: "127.0.0.1", port_value: xdsPort } } };
+  return {
+    node: nodeOf(i),
+    dynamic_resources: {
+      ads_config: {
+        api_type: "GRPC",
+        transport_api_version: "V3",
+        grpc_services: [{ envoy_grpc: { cluster_name: "xds-grpc" } }],
+      },
+      lds_config: ads,
+      cds_config: ads,
+    },
+    static_resources: {
+      clusters: [{
+        name: "xds-grpc",
+        type: "STATIC",
+        connect_timeout: { seconds: 1 },
+        load_assignment: { cluster_name: "xds-grpc", endpoints: [{ lb_endpoints: [{ endpoint }] }] },
+      }],
+    },
+  };
+}
+
+function changedMetaRouter(routeName: string): string {
+  return `apiVersion: metaprotocol.aeraki.io/v1alpha1
+kind: MetaRouter
+metadata:
+  name: svc-0
+  namespace: ns-0
+spec:
+  hosts:
+    - ${CHANGED_HOST}
+  routes:
+    - name: ${routeName}
+      match:
+        attributes:
+          method:
+            exact: sayHello
+      route:
+        - destination: {host: ${CHANGED_HOST}, subset: v1}
+          weight: 80
+        - destination: {host: ${CHANGED_HOST}, subset: v2}
+          weight: 20
+`;
+}
+
+async function memory(pid: number): Promise<{ rss: number; peak: number }> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`).catch(() => "");
+  const mib = (key: string) =>
+    Math.round(Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024);
+  return { rss: mib("VmRSS"), peak: mib("VmHWM") };
+}
+
+async function waitUntil(check: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`Cannot wait: condition not met after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
