@@ -240,3 +240,32 @@ export function lowerName(bytes: Uint8Array): string {
   }
   return s;
 }
+
+/** A command name with its entry. */
+export interface NamedCommand {
+  readonly name: string;
+  readonly info: CommandInfo;
+}
+
+/** Names of at most 6 bytes, packed case-folded with their length into one exact number. */
+const byPacked = new Map<number, NamedCommand>();
+for (const [name, info] of table) {
+  if (name.length <= 6) byPacked.set(pack(new TextEncoder().encode(name), 0, name.length), { name, info });
+}
+
+function pack(bytes: Uint8Array, start: number, end: number): number {
+  let n = 0;
+  for (let i = start; i < end; i++) {
+    const b = bytes[i];
+    n = n * 256 + (b >= 0x41 && b <= 0x5a ? b + 32 : b);
+  }
+  return n * 8 + (end - start);
+}
+
+/**
+ * The known command whose name is `bytes[start, end)` in any case, without building a string; `undefined`
+ * for names longer than 6 bytes or unknown (then use {@linkcode lowerName} and {@linkcode commandInfo}).
+ */
+export function commandAt(bytes: Uint8Array, start: number, end: number): NamedCommand | undefined {
+  return end - start <= 6 ? byPacked.get(pack(bytes, start, end)) : undefined;
+}

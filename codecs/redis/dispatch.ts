@@ -69,6 +69,24 @@ export class Dispatcher {
     slot.complete(encodeError(`ERR unsupported command '${name}'`));
   }
 
+  /** The route of `key` when the key goes upstream unchanged (the fast path), else `undefined`. */
+  plainRoute(key: Uint8Array): Route | undefined {
+    const route = this.#router.match(key);
+    if (route === undefined || route.keyFormatter || (route.removePrefix && route.prefix.length > 0)) {
+      return undefined;
+    }
+    return route;
+  }
+
+  /** Sends a SIMPLE command whose route came from {@linkcode plainRoute}: `raw` goes as is. */
+  sendPlain(slot: Slot, info: CommandInfo, route: Route, key: Uint8Array, raw: Uint8Array): void {
+    const backend = this.#backendOf(slot, route, info.read);
+    if (!backend) return;
+    slot.payload = raw;
+    backend.send(slot, key, info.read);
+    if (route.mirrors.length > 0) this.#mirror(route, info, raw, key);
+  }
+
   #backendOf(slot: Slot, route: Route | undefined, read: boolean): Backend | undefined {
     if (route === undefined) {
       slot.complete(

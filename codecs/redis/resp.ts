@@ -35,6 +35,7 @@ export const DEFAULT_MAX_LINE_LENGTH = 64 * 1024;
 const MAX_HEADER_DIGITS = 15;
 
 const INITIAL_BUFFER = 64 * 1024;
+const EMPTY = new Uint8Array(0);
 /** A read gets at least this much free space; less and the unconsumed tail moves to a new buffer. */
 const MIN_READ_SPACE = 16 * 1024;
 
@@ -77,7 +78,7 @@ interface Frame {
 
 /** Incremental RESP2 decoder; feed it with {@linkcode readTarget} + {@linkcode commit}, drain with `next`. */
 export class RespDecoder {
-  #buf = new Uint8Array(INITIAL_BUFFER);
+  #buf: Uint8Array = EMPTY;
   /** First byte of the value being decoded (everything before it was handed out). */
   #start = 0;
   #pos = 0;
@@ -105,6 +106,31 @@ export class RespDecoder {
     return this.#end - this.#start;
   }
 
+  /** Whether no value is partly decoded: scanners (`scan.ts`) may then look at `buffer[start, end)`. */
+  get idle(): boolean {
+    return this.#stack.length === 0 && this.#bulkLen < 0 && this.#pos === this.#start;
+  }
+
+  /** The current buffer (replaced, never rewritten, when it relocates). */
+  get buffer(): Uint8Array {
+    return this.#buf;
+  }
+
+  /** Offset of the first byte not yet handed out. */
+  get start(): number {
+    return this.#start;
+  }
+
+  /** Offset after the last byte received. */
+  get end(): number {
+    return this.#end;
+  }
+
+  /** Hands out the bytes before `to`, a value boundary found by a scanner while {@linkcode idle}. */
+  skip(to: number): void {
+    this.#start = this.#pos = to;
+  }
+
   /** Free space to read into; call {@linkcode commit} with the byte count read. */
   readTarget(): Uint8Array {
     if (this.#buf.length - this.#end < MIN_READ_SPACE) this.#relocate();
@@ -114,6 +140,14 @@ export class RespDecoder {
   /** Marks `n` bytes of the last {@linkcode readTarget} as received. */
   commit(n: number): void {
     this.#end += n;
+  }
+
+  /** Decodes from `bytes` in place (no copy; they must not change while views are held). Only when empty. */
+  wrap(bytes: Uint8Array): void {
+    if (this.#end !== this.#start) throw new Error("Cannot wrap bytes: the decoder holds undecoded bytes");
+    this.#buf = bytes;
+    this.#start = this.#pos = 0;
+    this.#end = bytes.length;
   }
 
   /** Copies `bytes` in (for tests and callers that do not read sockets). */
@@ -261,13 +295,12 @@ export class RespDecoder {
   #findLineEnd(pos: number): number {
     const buf = this.#buf;
     const limit = Math.min(this.#end, pos + this.#maxLine + 2);
-    if (this.#inline && this.#stack.length === 0 && !isTypeByte(buf[pos])) {
-      const lf = buf.subarray(0, limit).indexOf(LF, pos);
-      return lf;
-    }
-    const cr = buf.subarray(0, limit).indexOf(CR, pos);
-    if (cr < 0 || cr + 1 >= this.#end) return -1;
-    return cr;
+    const stop = this.#inline && this.#stack.length === 0 && !isTypeByte(buf[pos]) ? LF : CR;
+    let i = pos;
+    while (i < limit && buf[i] !== stop) i++;
+    if (i >= limit) return -1;
+    if (stop === CR && i + 1 >= this.#end) return -1;
+    return i;
   }
 }
 

@@ -5,11 +5,13 @@
  *
  * @module
  */
-import { commandInfo, Kind, lowerName } from "./commands.ts";
+import { commandAt, commandInfo, Kind, lowerName } from "./commands.ts";
 import type { Fault } from "./config.ts";
 import type { Dispatcher } from "./dispatch.ts";
 import { encodeArray, encodeBulk, encodeError, encodeInteger, NULL_BULK, OK, PONG } from "./encode.ts";
 import { latin1, RespDecoder, type RespLimits, RespProtocolError, RespType, type RespValue } from "./resp.ts";
+import { DEFAULT_MAX_ARRAY_LENGTH, DEFAULT_MAX_BULK_LENGTH } from "./resp.ts";
+import { FOUND, NEED_MORE, scanCommand, ScanRecord, SLOW } from "./scan.ts";
 import { Slot, type SlotOwner } from "./slot.ts";
 import { BatchWriter } from "./writer.ts";
 
@@ -53,6 +55,9 @@ export class Session implements SlotOwner {
   /** Serves the connection until it closes. */
   async run(): Promise<void> {
     const decoder = new RespDecoder({ ...this.#ctx.limits, inline: true });
+    const scan = new ScanRecord();
+    const maxBulk = this.#ctx.limits.maxBulkLength ?? DEFAULT_MAX_BULK_LENGTH;
+    const maxArray = this.#ctx.limits.maxArrayLength ?? DEFAULT_MAX_ARRAY_LENGTH;
     try {
       (this.#conn as Deno.TcpConn).setNoDelay?.(true);
     } catch { /* not TCP */ }
@@ -62,7 +67,23 @@ export class Session implements SlotOwner {
         if (n === null) break;
         decoder.commit(n);
         for (;;) {
-          const value = decoder.next();
+          let value: RespValue | RespProtocolError | null;
+          const found = decoder.idle && decoder.start < decoder.end
+            ? scanCommand(decoder.buffer, decoder.start, decoder.end, scan, maxBulk, maxArray)
+            : SLOW;
+          if (found === NEED_MORE) break;
+          if (found === FOUND) {
+            const buf = decoder.buffer;
+            const start = decoder.start;
+            decoder.skip(scan.end);
+            if (this.#fast(buf, start, scan)) {
+              if (this.#closing) break;
+              continue;
+            }
+            value = decodeCommand(buf.subarray(start, scan.end), this.#ctx.limits);
+          } else {
+            value = decoder.next();
+          }
           if (value === null) break;
           if (value instanceof RespProtocolError) {
             this.#ctx.protocolError();
@@ -134,6 +155,35 @@ export class Session implements SlotOwner {
   #local(bytes: Uint8Array): void {
     if (this.#head === this.#queue.length) this.#writer.push(bytes);
     else this.#newSlot().complete(bytes);
+  }
+
+  /**
+   * The fast path: an authenticated single-key command whose key goes upstream unchanged is forwarded
+   * as its original bytes, with no value built. False when the command needs the full path.
+   */
+  #fast(buf: Uint8Array, start: number, scan: ScanRecord): boolean {
+    const command = commandAt(buf, scan.nameStart, scan.nameEnd);
+    if (command === undefined || command.info.kind !== Kind.SIMPLE || scan.argc < 2 || !this.#authed) {
+      return false;
+    }
+    const key = buf.subarray(scan.keyStart, scan.keyEnd);
+    const route = this.#ctx.dispatcher.plainRoute(key);
+    if (route === undefined) return false;
+    const { name, info } = command;
+    const fault = this.#ctx.pickFault(name);
+    if (fault?.type === "ERROR") {
+      this.#local(encodeError("ERR Fault Injected: Error"));
+      return true;
+    }
+    const slot = this.#newSlot();
+    const raw = buf.subarray(start, scan.end);
+    const dispatcher = this.#ctx.dispatcher;
+    if (fault?.type === "DELAY") {
+      setTimeout(() => dispatcher.sendPlain(slot, info, route, key, raw), fault.delayMs);
+    } else {
+      dispatcher.sendPlain(slot, info, route, key, raw);
+    }
+    return true;
   }
 
   #command(value: RespValue): void {
@@ -269,6 +319,13 @@ export class Session implements SlotOwner {
       ),
     );
   }
+}
+
+/** Decodes one complete command found by the scanner (for the commands the fast path does not take). */
+function decodeCommand(raw: Uint8Array, limits: RespLimits): RespValue | RespProtocolError | null {
+  const decoder = new RespDecoder(limits);
+  decoder.wrap(raw);
+  return decoder.next();
 }
 
 function arity(name: string): Uint8Array {

@@ -30,6 +30,10 @@ export class Slot implements UpstreamRequest {
     this.complete(reply.raw);
   }
 
+  onRawReply(bytes: Uint8Array): void {
+    this.complete(bytes);
+  }
+
   /** Fills the slot (first answer wins). */
   complete(bytes: Uint8Array): void {
     if (this.reply !== null) return;
@@ -128,4 +132,5 @@ export class Discard implements UpstreamRequest {
   redirects = 0;
   constructor(readonly payload: Uint8Array) {}
   onReply(): void {}
+  onRawReply(): void {}
 }

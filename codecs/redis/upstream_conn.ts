@@ -7,6 +7,7 @@
  */
 import { encodeCommand, errorValue } from "./encode.ts";
 import { RespDecoder, RespProtocolError, RespType, type RespValue, textOf } from "./resp.ts";
+import { FOUND, NEED_MORE, ScanRecord, scanReply } from "./scan.ts";
 import { BatchWriter } from "./writer.ts";
 
 /** A request in flight upstream. One object per client command (no closures on the hot path). */
@@ -16,6 +17,22 @@ export interface UpstreamRequest {
   /** Redirections followed so far (MOVED/ASK), to bound loops. */
   redirects: number;
   onReply(reply: RespValue): void;
+  /**
+   * When present, non-error replies skip decoding and the sink: they arrive here as their exact bytes
+   * (a view the connection never rewrites).
+   */
+  onRawReply?(bytes: Uint8Array): void;
+}
+
+/** `performance.now()` read once per synchronous batch of sends (the op-timeout clock). */
+let batchNow = -1;
+const resetBatchNow = (): void => void (batchNow = -1);
+function sendTime(): number {
+  if (batchNow < 0) {
+    batchNow = performance.now();
+    queueMicrotask(resetBatchNow);
+  }
+  return batchNow;
 }
 
 /** Receives each reply with the connection and request it belongs to (the cluster layer hooks MOVED/ASK here). */
@@ -37,7 +54,9 @@ export interface UpstreamConnOptions {
 }
 
 /** Replies are trusted more than requests but still capped: 1 GiB bulk, 16 Mi elements. */
-const REPLY_LIMITS = { maxBulkLength: 1024 * 1024 * 1024, maxArrayLength: 16 * 1024 * 1024, inline: false };
+const MAX_BULK = 1024 * 1024 * 1024;
+const MAX_ARRAY = 16 * 1024 * 1024;
+const REPLY_LIMITS = { maxBulkLength: MAX_BULK, maxArrayLength: MAX_ARRAY, inline: false };
 
 /** Answers a setup command (AUTH, READONLY): an error reply fails the whole connection. */
 class SetupRequest implements UpstreamRequest {
@@ -104,7 +123,7 @@ export class UpstreamConn {
       return;
     }
     this.#queue.push(request);
-    this.#sentAt.push(performance.now());
+    this.#sentAt.push(sendTime());
     this.#writer.push(request.payload);
   }
 
@@ -153,6 +172,7 @@ export class UpstreamConn {
 
   async #readLoop(conn: Deno.TcpConn): Promise<void> {
     const decoder = new RespDecoder(REPLY_LIMITS);
+    const scan = new ScanRecord();
     let reason = "connection closed by peer";
     try {
       for (;;) {
@@ -160,6 +180,27 @@ export class UpstreamConn {
         if (n === null) break;
         decoder.commit(n);
         for (;;) {
+          const head = this.#queue[this.#head];
+          if (head?.onRawReply !== undefined && decoder.idle && decoder.start < decoder.end) {
+            const found = scanReply(decoder.buffer, decoder.start, decoder.end, scan, MAX_BULK, MAX_ARRAY);
+            if (found === NEED_MORE) break;
+            if (found === FOUND) {
+              const bytes = decoder.buffer.subarray(decoder.start, scan.end);
+              decoder.skip(scan.end);
+              if (scan.type === RespType.ERROR) {
+                this.#dispatch({
+                  type: RespType.ERROR,
+                  raw: bytes,
+                  data: bytes.subarray(1, bytes.length - 2),
+                  items: null,
+                });
+              } else {
+                this.#take();
+                head.onRawReply(bytes);
+              }
+              continue;
+            }
+          }
           const value = decoder.next();
           if (value === null) break;
           if (value instanceof RespProtocolError) throw value;
@@ -177,6 +218,11 @@ export class UpstreamConn {
       if (!this.#closed) this.close("reply without a request");
       return;
     }
+    this.#sink.deliver(this, this.#take(), value);
+  }
+
+  /** Removes and returns the oldest pending request (there must be one). */
+  #take(): UpstreamRequest {
     const request = this.#queue[this.#head]!;
     this.#queue[this.#head++] = undefined;
     if (this.#head === this.#queue.length) {
@@ -188,6 +234,6 @@ export class UpstreamConn {
       this.#sentAt = this.#sentAt.slice(this.#head);
       this.#head = 0;
     }
-    this.#sink.deliver(this, request, value);
+    return request;
   }
 }
