@@ -3,6 +3,18 @@
  * with an HttpConnectionManager (router filter, RDS over ADS), a RouteConfiguration whose single virtual host
  * carries the VirtualService routes (weights over DestinationRule subsets → weighted_clusters), and EDS clusters.
  *
+ * VirtualService rules, as istiod renders them for proxyless nodes:
+ * - a VirtualService bound to gateways only (`gateways` without `mesh`) does not apply; nor does a match whose
+ *   `gateways` leave out `mesh` or whose `port` is another port;
+ * - destinations of weight 0 are left out when others remain; one destination left is a plain `cluster`; when
+ *   every weight is 0 (Istio validation rejects it) the destinations share equally rather than send a weight
+ *   sum of 0, which gRPC clients NACK;
+ * - `timeout` becomes `max_stream_duration` (what gRPC reads; `timeout` is kept for Envoy);
+ * - the whole service is the route only without VirtualService routes for the port: as in Istio, a request no
+ *   VirtualService route matches has no route.
+ *
+ * `sourceLabels` matches are not evaluated (proxyless views are shared per namespace): they match every client.
+ *
  * @module
  */
 import type { VirtualService } from "../../crds/resources/mod.ts";
@@ -35,8 +47,10 @@ export function grpcListener(service: MeshService, port: MeshPort): Obj {
 export function grpcRoutes(service: MeshService, port: MeshPort): Obj {
   const name = grpcListenerName(service.host, port.number);
   const vs = service.virtualService;
-  const routes = (vs?.spec.http ?? []).flatMap((http) => httpRoutes(http, service, port, vs!));
-  if (routes.length === 0 || routes.at(-1)!.match !== CATCH_ALL) {
+  const routes = vs && appliesToMesh(vs.spec.gateways)
+    ? (vs.spec.http ?? []).flatMap((http) => httpRoutes(http, service, port, vs))
+    : [];
+  if (routes.length === 0) {
     routes.push({ match: CATCH_ALL, route: { cluster: outboundClusterName(port.number, service.host) } });
   }
   return { name, virtual_hosts: [{ name, domains: [service.host, name], routes }] };
@@ -44,13 +58,28 @@ export function grpcRoutes(service: MeshService, port: MeshPort): Obj {
 
 const CATCH_ALL: Obj = { prefix: "/" };
 
+/** Istio: absent `gateways` means `mesh`; otherwise sidecars and proxyless clients need `mesh` listed. */
+function appliesToMesh(gateways: readonly string[] | undefined): boolean {
+  return !gateways || gateways.length === 0 || gateways.includes("mesh");
+}
+
 function httpRoutes(http: HttpRoute, service: MeshService, port: MeshPort, vs: VirtualService): Obj[] {
   const namespace = vs.metadata.namespace ?? "default";
-  const destinations = (http.route ?? []).filter((d) => {
+  let matches: Obj[] = [CATCH_ALL];
+  if (http.match?.length) {
+    const own = http.match.filter((m) =>
+      (m.port === undefined || m.port === port.number) && appliesToMesh(m.gateways)
+    );
+    if (own.length === 0) return [];
+    matches = own.map(routeMatch);
+  }
+  const all = (http.route ?? []).filter((d) => {
     const p = d.destination?.port?.number;
     return p === undefined || p === port.number;
   });
-  if (destinations.length === 0) return [];
+  if (all.length === 0) return [];
+  const weighted = all.filter((d) => (d.weight ?? 0) > 0);
+  const destinations = all.length === 1 || weighted.length === 0 ? all : weighted;
   const clusters = destinations.map((d) =>
     outboundClusterName(
       d.destination?.port?.number ?? port.number,
@@ -60,11 +89,16 @@ function httpRoutes(http: HttpRoute, service: MeshService, port: MeshPort, vs: V
   );
   const action: Obj = clusters.length === 1 ? { cluster: clusters[0] } : {
     weighted_clusters: {
-      clusters: clusters.map((name, i) => ({ name, weight: { value: destinations[i].weight ?? 0 } })),
+      clusters: clusters.map((name, i) => ({
+        name,
+        weight: { value: weighted.length ? destinations[i].weight! : 1 },
+      })),
     },
   };
-  if (http.timeout) action.timeout = duration(http.timeout);
-  const matches = http.match?.length ? http.match.map(routeMatch) : [CATCH_ALL];
+  if (http.timeout) {
+    action.timeout = duration(http.timeout);
+    action.max_stream_duration = { max_stream_duration: duration(http.timeout) };
+  }
   return matches.map((match) => {
     const route: Obj = { match, route: action };
     if (http.name) route.name = http.name;
