@@ -6,6 +6,7 @@
  * @module
  */
 import type { LogSink } from "./access_log.ts";
+import { Deadlines } from "./deadlines.ts";
 import { ClusterImpl, ClusterManager, parseLoadAssignment } from "./cluster_manager.ts";
 import { at, type ConfigPath, fail, list, num, type Obj, obj, str } from "./config_util.ts";
 import { type FilterContext, findNetworkFilter, type NetworkFilter } from "./extension.ts";
@@ -98,6 +99,7 @@ export class ProxyRuntime {
   readonly clusters = new ClusterManager();
   readonly upstreams: UpstreamManager;
   readonly logSinks = new Map<string, LogSink>();
+  readonly deadlines = new Deadlines();
   readonly listeners = new Map<string, ListenerImpl>();
   readonly services: ProxyServices;
   /** Canonical bootstrap, for config_dump. */
@@ -115,6 +117,7 @@ export class ProxyRuntime {
       clusters: this.clusters,
       upstreams: this.upstreams,
       logSinks: this.logSinks,
+      deadlines: this.deadlines,
       rds: (name) => this.#holder(name),
     };
   }
@@ -197,6 +200,7 @@ export class ProxyRuntime {
     await Promise.all(ls.map((l) => l.close()));
     this.upstreams.close();
     this.clusters.close();
+    this.deadlines.close();
     await Promise.all([...this.logSinks.values()].map((s) => s.close()));
   }
 

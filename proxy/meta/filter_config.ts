@@ -9,6 +9,7 @@ import type { CodecFactory } from "../../codecs/codec.ts";
 import { resolveCodec } from "../../codecs/registry.ts";
 import { type AccessLogger, compileAccessLog, type LogSink } from "../access_log.ts";
 import type { ClusterManager } from "../cluster_manager.ts";
+import type { Deadlines } from "../deadlines.ts";
 import { at, type ConfigPath, durationMs, fail, list, type Obj, obj, str } from "../config_util.ts";
 import { type FilterContext, type NetworkFilter, registerNetworkFilter } from "../extension.ts";
 import type { Counter, Gauge, Stats } from "../stats.ts";
@@ -34,6 +35,8 @@ export interface ProxyServices {
   readonly clusters: ClusterManager;
   readonly upstreams: UpstreamManager;
   readonly logSinks: Map<string, LogSink>;
+  /** Request deadlines (route timeouts). */
+  readonly deadlines: Deadlines;
   /** The RDS-backed route source for `route_config_name`. */
   rds(name: string): RouteSource;
 }

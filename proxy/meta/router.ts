@@ -7,6 +7,8 @@
  */
 import type { Codec, Frame, LocalErrorKind } from "../../codecs/codec.ts";
 import type { LogEntry } from "../access_log.ts";
+import { copyBytes } from "../bytes.ts";
+import type { Expirable } from "../deadlines.ts";
 import type { ClusterImpl } from "../cluster_manager.ts";
 import type {
   Ticket,
@@ -49,7 +51,7 @@ export function routeRequest(ds: Downstream, decoded: Frame): void {
   (decoded.type === "oneway" ? st.requestOneway : st.requestTwoway).inc();
   st.requestActive.inc();
   ds.active++;
-  const frame: Frame = { ...decoded, bytes: decoded.bytes.slice() };
+  const frame: Frame = { ...decoded, bytes: copyBytes(decoded.bytes) };
   const headers = new Map<string, string>();
   for (const [k, v] of frame.metadata) headers.set(k.toLowerCase(), v);
   headers.set(APP_PROTOCOL_KEY, cfg.appName);
@@ -82,7 +84,7 @@ export function routeRequest(ds: Downstream, decoded: Frame): void {
 }
 
 /** One request in flight. */
-class ActiveRequest implements UpstreamCallbacks {
+class ActiveRequest implements UpstreamCallbacks, Expirable {
   #ds: Downstream;
   #frame: Frame;
   #headers: Map<string, string>;
@@ -97,7 +99,6 @@ class ActiveRequest implements UpstreamCallbacks {
   #activeAddr: string | undefined;
   #bytes: Uint8Array | undefined;
   #ticket: Ticket | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
   #retriesLeft = 0;
   #firstSend = true;
   #failedHost: string | undefined;
@@ -128,7 +129,7 @@ class ActiveRequest implements UpstreamCallbacks {
       if (m.fraction >= 1 || Math.random() < m.fraction) this.#mirror(m.cluster);
     }
     this.#retriesLeft = route.retry?.numRetries ?? 0;
-    if (this.#frame.type !== "oneway") this.#timer = setTimeout(() => this.#onTimeout(), route.timeoutMs);
+    if (this.#frame.type !== "oneway") this.#ds.cfg.services.deadlines.add(route.timeoutMs, this);
     this.#attempt();
   }
 
@@ -194,7 +195,7 @@ class ActiveRequest implements UpstreamCallbacks {
       this.#firstSend = false;
       return b;
     }
-    return b.slice();
+    return copyBytes(b);
   }
 
   #mirror(clusterName: string): void {
@@ -206,14 +207,21 @@ class ActiveRequest implements UpstreamCallbacks {
     const oneway = this.#frame.type === "oneway";
     // Multiplexed: send without a pending entry; the answer carries an unknown id and is dropped.
     if (cfg.multiplexed || oneway) {
-      pool.send(this.#frame, this.#ds.codec, this.#bytes!.slice(), null);
+      pool.send(this.#frame, this.#ds.codec, copyBytes(this.#bytes!), null);
       return;
     }
-    const t = pool.send(this.#frame, this.#ds.codec, this.#bytes!.slice(), {
-      onResponse: () => clearTimeout(timer),
-      onFailure: () => clearTimeout(timer),
+    let done = false;
+    const t = pool.send(this.#frame, this.#ds.codec, copyBytes(this.#bytes!), {
+      onResponse: () => (done = true),
+      onFailure: () => (done = true),
     });
-    const timer = setTimeout(() => t.cancel(), this.#route!.timeoutMs);
+    cfg.services.deadlines.add(this.#route!.timeoutMs, {
+      live: () => !done,
+      expired: () => {
+        done = true;
+        t.cancel();
+      },
+    });
   }
 
   onResponse(frame: Frame, codec: Codec, upstream: UpstreamConnection): void {
@@ -227,7 +235,7 @@ class ActiveRequest implements UpstreamCallbacks {
       const r = codec.encode(frame, rm);
       if (r.kind === "bytes") bytes = r.bytes;
     }
-    if (bytes === frame.bytes) bytes = bytes.slice(); // the read buffer moves on: the writer needs its own copy
+    if (bytes === frame.bytes) bytes = copyBytes(bytes); // the read buffer moves on: the writer needs its own copy
     if (cfg.multiplexed) bytes = codec.setRequestId(frame, bytes, this.#frame.requestId);
     ds.write(bytes);
     const st = cfg.stats;
@@ -262,8 +270,11 @@ class ActiveRequest implements UpstreamCallbacks {
     this.localReply(localKind, message, FAILURE_DETAILS[kind], true, reason);
   }
 
-  #onTimeout(): void {
-    this.#timer = undefined;
+  live(): boolean {
+    return !this.#done;
+  }
+
+  expired(): void {
     if (this.#done) return;
     this.#ticket?.cancel();
     this.#releaseActive();
@@ -308,7 +319,6 @@ class ActiveRequest implements UpstreamCallbacks {
     transportFailure?: string,
   ): void {
     this.#done = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
     if (this.#frame.type !== "oneway") this.#releaseActive();
     const ds = this.#ds;
     const cfg = ds.cfg;
