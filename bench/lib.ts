@@ -157,7 +157,7 @@ export async function haproxyConfig(dir: string, listenPort: number, upstreamPor
     path,
     `global
   nbthread 1
-  maxconn 10000
+  maxconn 1000
 defaults
   mode tcp
   timeout connect 5s
