@@ -228,7 +228,7 @@ async function startRelay(
     await Deno.writeTextFile(bootstrapFile, JSON.stringify(bootstrapFor(port, freePort(), upstreamPort)));
     proc = spawn(deno, ["run", "-A", `${repoRoot}main.ts`, "--mode=proxy", "--config", bootstrapFile]);
   } else {
-    proc = spawn("haproxy", ["-db", "-f", await haproxyConfigFor(port, upstreamPort)]);
+    proc = spawn("haproxy", ["-db", "-f", await haproxyConfig(dir, port, upstreamPort)]);
   }
   try {
     await waitForPort(port);
@@ -237,16 +237,6 @@ async function startRelay(
     throw error;
   }
   return { port, proc };
-}
-
-/**
- * bench/lib.ts's haproxy config with `maxconn 1000`: its `maxconn 10000` needs 20014 file descriptors,
- * and haproxy refuses to start where the hard limit is 20000 ("Cannot raise FD limit").
- */
-async function haproxyConfigFor(listenPort: number, upstreamPort: number): Promise<string> {
-  const path = await haproxyConfig(dir, listenPort, upstreamPort);
-  await Deno.writeTextFile(path, (await Deno.readTextFile(path)).replace(/maxconn \d+/, "maxconn 1000"));
-  return path;
 }
 
 /** Sends one request with seqid 7 and checks the answer is the canned `sayHello` reply with seqid 7. */
