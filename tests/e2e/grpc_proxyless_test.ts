@@ -73,7 +73,8 @@ async function startGreeter(Greeter: grpc.ServiceClientConstructor, version: str
   return { port, calls: () => calls, close: () => server.forceShutdown() };
 }
 
-function serviceYaml(v1Port: number, v2Port: number): string {
+function serviceYaml(v1Port: number, v2Port: number, localities: boolean): string {
+  const locality = (zone: string) => localities ? `\n      locality: us-east1/${zone}` : "";
   return `apiVersion: networking.istio.io/v1beta1
 kind: ServiceEntry
 metadata:
@@ -94,15 +95,13 @@ spec:
         grpc-hello: ${v1Port}
       labels:
         app: greeter
-        version: v1
-      locality: us-east1/us-east1-b
+        version: v1${locality("us-east1-b")}
     - address: 127.0.0.1
       ports:
         grpc-hello: ${v2Port}
       labels:
         app: greeter
-        version: v2
-      locality: us-east1/us-east1-c
+        version: v2${locality("us-east1-c")}
 ---
 apiVersion: networking.istio.io/v1beta1
 kind: DestinationRule
@@ -177,95 +176,119 @@ Deno.test({
   // grpc-js-xds's XdsClient leaves intervals and a timer running after its channel closes.
   sanitizeOps: false,
   sanitizeResources: false,
-  async fn() {
-    xds.register();
-    const Greeter = await greeterService();
-    const v1 = await startGreeter(Greeter, "v1");
-    const v2 = await startGreeter(Greeter, "v2");
-    const dir = await Deno.makeTempDir({ prefix: "metamesh-grpc-proxyless-" });
-    await Deno.writeTextFile(`${dir}/service.yaml`, serviceYaml(v1.port, v2.port));
-    await Deno.writeTextFile(`${dir}/virtualservice.yaml`, virtualServiceYaml(30, 70));
-    const plane = await startControlPlane({
-      configDir: dir,
-      xdsPort: 0,
-      adminPort: 0,
-      hostname: "127.0.0.1",
-      log: silentLog,
-    });
-    const bootstrapFile = await Deno.makeTempFile({ prefix: "metamesh-grpc-bootstrap-", suffix: ".json" });
-    await Deno.writeTextFile(
-      bootstrapFile,
-      JSON.stringify({
-        xds_servers: [{
-          server_uri: `127.0.0.1:${plane.xdsPort}`,
-          channel_creds: [{ type: "insecure" }],
-          server_features: ["xds_v3"],
-        }],
-        node: {
-          id: NODE_ID,
-          cluster: "greeter-client",
-          metadata: { GENERATOR: "grpc", NAMESPACE: NS, LABELS: { app: "greeter-client" } },
-          locality: {},
-        },
-      }),
-    );
-    const previous = Deno.env.get("GRPC_XDS_BOOTSTRAP");
-    Deno.env.set("GRPC_XDS_BOOTSTRAP", bootstrapFile);
-    const client = new Greeter(TARGET, grpc.credentials.createInsecure()) as unknown as GreeterClient;
-    try {
-      const started = performance.now();
-      assert.match(await sayHello(client, "metamesh"), /^hello metamesh from v[12]$/);
-      const firstCallMs = performance.now() - started;
-
-      // What metamesh served this node: the API listener <host>:<port>, its routes, EDS clusters per subset.
-      const dump = await (await fetch(
-        `http://127.0.0.1:${plane.adminPort}/debug/config_dump?node=${encodeURIComponent(NODE_ID)}`,
-      )).json();
-      assert.equal(dump.node_key.split("|")[1], "grpc", "recognised as proxyless");
-      const names = (type: string) =>
-        (Object.entries(dump).find(([k]) => k.endsWith(type))![1] as { resources: { name: string }[] })
-          .resources.map((r) => r.name).sort();
-      assert.deepEqual(names("Listener"), [`${HOST}:${PORT}`]);
-      assert.deepEqual(names("RouteConfiguration"), [`${HOST}:${PORT}`]);
-      const clusters = [
-        `outbound|${PORT}||${HOST}`,
-        `outbound|${PORT}|v1|${HOST}`,
-        `outbound|${PORT}|v2|${HOST}`,
-      ];
-      assert.deepEqual(names("Cluster"), [...clusters].sort());
-
-      const split = await whoAnswers(client, 200);
-      const onV1 = count(split, "v1");
-      assert.equal(onV1 + count(split, "v2"), 200, `every call answered: ${split}`);
-      // 30/70 over 200 calls: 60 expected on v1, σ ≈ 6.5.
-      assert.ok(onV1 >= 35 && onV1 <= 85, `30/70 split: ${onV1}/200 on v1`);
-
-      const changed = performance.now();
-      await Deno.writeTextFile(`${dir}/virtualservice.yaml`, virtualServiceYaml(0, 100));
-      await waitFor(
-        async () => count(await whoAnswers(client, 20), "v1") === 0,
-        10_000,
-        "the client to follow 0/100",
-      );
-      const followMs = performance.now() - changed;
-      const v1Before = v1.calls();
-      const after = await whoAnswers(client, 100);
-      assert.equal(count(after, "v2"), 100, `0/100: ${after}`);
-      assert.equal(v1.calls(), v1Before, "v1 got nothing after the change");
-      console.log(
-        `first call ${firstCallMs.toFixed(0)} ms; 30/70 → ${onV1}/200 on v1; 0/100 followed in ${
-          followMs.toFixed(0)
-        } ms`,
-      );
-    } finally {
-      client.close();
-      if (previous === undefined) Deno.env.delete("GRPC_XDS_BOOTSTRAP");
-      else Deno.env.set("GRPC_XDS_BOOTSTRAP", previous);
-      await plane.close();
-      v1.close();
-      v2.close();
-      await Deno.remove(dir, { recursive: true });
-      await Deno.remove(bootstrapFile).catch(() => {});
-    }
-  },
+  fn: () => splitAndFollow(true, "env"),
 });
+
+/**
+ * Endpoints without a locality (a cluster without topology labels). Ignored until fixed: `loadAssignment`
+ * (control/translate/endpoints.ts) omits `locality` when it is empty, and grpc-js-xds NACKs the EDS response
+ * ("endpoints[0].locality unset"), so name resolution never completes. istiod always sends a Locality message
+ * (empty when unknown); `locality: {}` encodes as a present empty field.
+ */
+Deno.test({
+  name:
+    "grpc proxyless: endpoints without locality (blocked on endpoints.ts: grpc-js-xds NACKs an unset locality)",
+  ignore: true,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  // grpc-js-xds caches the GRPC_XDS_BOOTSTRAP file per process: a second client in this file passes its
+  // bootstrap as a channel option instead.
+  fn: () => splitAndFollow(false, "option"),
+});
+
+const BOOTSTRAP_OPTION = "grpc.TEST_ONLY_DO_NOT_USE_IN_PROD.xds_bootstrap_config";
+
+async function splitAndFollow(localities: boolean, bootstrapVia: "env" | "option"): Promise<void> {
+  xds.register();
+  const Greeter = await greeterService();
+  const v1 = await startGreeter(Greeter, "v1");
+  const v2 = await startGreeter(Greeter, "v2");
+  const dir = await Deno.makeTempDir({ prefix: "metamesh-grpc-proxyless-" });
+  await Deno.writeTextFile(`${dir}/service.yaml`, serviceYaml(v1.port, v2.port, localities));
+  await Deno.writeTextFile(`${dir}/virtualservice.yaml`, virtualServiceYaml(30, 70));
+  const plane = await startControlPlane({
+    configDir: dir,
+    xdsPort: 0,
+    adminPort: 0,
+    hostname: "127.0.0.1",
+    log: silentLog,
+  });
+  const bootstrapFile = await Deno.makeTempFile({ prefix: "metamesh-grpc-bootstrap-", suffix: ".json" });
+  await Deno.writeTextFile(
+    bootstrapFile,
+    JSON.stringify({
+      xds_servers: [{
+        server_uri: `127.0.0.1:${plane.xdsPort}`,
+        channel_creds: [{ type: "insecure" }],
+        server_features: ["xds_v3"],
+      }],
+      node: {
+        id: NODE_ID,
+        cluster: "greeter-client",
+        metadata: { GENERATOR: "grpc", NAMESPACE: NS, LABELS: { app: "greeter-client" } },
+        locality: {},
+      },
+    }),
+  );
+  const previous = Deno.env.get("GRPC_XDS_BOOTSTRAP");
+  if (bootstrapVia === "env") Deno.env.set("GRPC_XDS_BOOTSTRAP", bootstrapFile);
+  const options = bootstrapVia === "env"
+    ? {}
+    : { [BOOTSTRAP_OPTION]: await Deno.readTextFile(bootstrapFile) };
+  const client = new Greeter(TARGET, grpc.credentials.createInsecure(), options) as unknown as GreeterClient;
+  try {
+    const started = performance.now();
+    assert.match(await sayHello(client, "metamesh"), /^hello metamesh from v[12]$/);
+    const firstCallMs = performance.now() - started;
+
+    // What metamesh served this node: the API listener <host>:<port>, its routes, EDS clusters per subset.
+    const dump = await (await fetch(
+      `http://127.0.0.1:${plane.adminPort}/debug/config_dump?node=${encodeURIComponent(NODE_ID)}`,
+    )).json();
+    assert.equal(dump.node_key.split("|")[1], "grpc", "recognised as proxyless");
+    const names = (type: string) =>
+      (Object.entries(dump).find(([k]) => k.endsWith(type))![1] as { resources: { name: string }[] })
+        .resources.map((r) => r.name).sort();
+    assert.deepEqual(names("Listener"), [`${HOST}:${PORT}`]);
+    assert.deepEqual(names("RouteConfiguration"), [`${HOST}:${PORT}`]);
+    const clusters = [
+      `outbound|${PORT}||${HOST}`,
+      `outbound|${PORT}|v1|${HOST}`,
+      `outbound|${PORT}|v2|${HOST}`,
+    ];
+    assert.deepEqual(names("Cluster"), [...clusters].sort());
+
+    const split = await whoAnswers(client, 200);
+    const onV1 = count(split, "v1");
+    assert.equal(onV1 + count(split, "v2"), 200, `every call answered: ${split}`);
+    // 30/70 over 200 calls: 60 expected on v1, σ ≈ 6.5.
+    assert.ok(onV1 >= 35 && onV1 <= 85, `30/70 split: ${onV1}/200 on v1`);
+
+    const changed = performance.now();
+    await Deno.writeTextFile(`${dir}/virtualservice.yaml`, virtualServiceYaml(0, 100));
+    await waitFor(
+      async () => count(await whoAnswers(client, 20), "v1") === 0,
+      10_000,
+      "the client to follow 0/100",
+    );
+    const followMs = performance.now() - changed;
+    const v1Before = v1.calls();
+    const after = await whoAnswers(client, 100);
+    assert.equal(count(after, "v2"), 100, `0/100: ${after}`);
+    assert.equal(v1.calls(), v1Before, "v1 got nothing after the change");
+    console.log(
+      `first call ${firstCallMs.toFixed(0)} ms; 30/70 → ${onV1}/200 on v1; 0/100 followed in ${
+        followMs.toFixed(0)
+      } ms`,
+    );
+  } finally {
+    client.close();
+    if (previous === undefined) Deno.env.delete("GRPC_XDS_BOOTSTRAP");
+    else Deno.env.set("GRPC_XDS_BOOTSTRAP", previous);
+    await plane.close();
+    v1.close();
+    v2.close();
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(bootstrapFile).catch(() => {});
+  }
+}
