@@ -7,6 +7,7 @@
 import { type RedisDestination, secretValue } from "../../crds/resources/mod.ts";
 import type { RedisAuth } from "../../crds/resources/redis.ts";
 import { TypeUrls } from "../../crds/protos.ts";
+import { endpointPort } from "./endpoints.ts";
 import { duration, durationFromMs } from "./meta_filters.ts";
 import type { MeshModel, MeshPort, MeshService } from "./model.ts";
 import { inboundClusterName, inboundStatPrefix, outboundClusterName, outboundStatPrefix } from "./names.ts";
@@ -63,7 +64,8 @@ export function outboundRedisFilter(model: MeshModel, service: MeshService, port
   config.prefix_routes = prefixRoutes;
   const faults = (rs.faults ?? []).map((f) => {
     const fault: Obj = { fault_enabled: { default_value: ppm(f.percentage?.value ?? 0) } };
-    if (f.type === "DELAY") fault.fault_type = "DELAY";
+    // Envoy's RedisFaultType: DELAY = 0 (the default, omitted in canonical form), ERROR = 1.
+    if (f.type === "ERROR") fault.fault_type = "ERROR";
     if (f.delay) fault.delay = duration(f.delay);
     if (f.commands?.length) fault.commands = f.commands;
     return fault;
@@ -135,19 +137,36 @@ export function redisClusterOverrides(
       typed_config: { "@type": "type.googleapis.com/envoy.extensions.clusters.redis.v3.RedisClusterConfig" },
     };
     out.lb_policy = "CLUSTER_PROVIDED";
-    const seeds = pool.redis.discoveryEndpoints?.length ? pool.redis.discoveryEndpoints : [service.host];
     out.load_assignment = {
       cluster_name: cluster.name,
-      endpoints: [{
-        lb_endpoints: seeds.map((seed) => {
-          const [address, p] = seed.split(":");
-          const portValue = p ? Number(p) : port.number;
-          return { endpoint: { address: { socket_address: { address, port_value: portValue } } } };
-        }),
-      }],
+      endpoints: [{ lb_endpoints: clusterSeeds(service, port, pool.redis.discoveryEndpoints) }],
     };
   }
   return out;
+}
+
+/**
+ * The seed nodes of a Redis Cluster: `discoveryEndpoints` (`host[:port]`, default port = the service port) when
+ * given; else the service's own endpoints (pod IP and target port), which metamesh knows and which need neither
+ * cluster DNS nor kube-proxy; else, as Aeraki, `<host>:<port>` (resolved by the proxy).
+ */
+function clusterSeeds(service: MeshService, port: MeshPort, discovery: readonly string[] | undefined): Obj[] {
+  const socket = (address: string, portValue: number) => ({
+    endpoint: { address: { socket_address: { address, port_value: portValue } } },
+  });
+  if (discovery?.length) {
+    return discovery.map((seed) => {
+      const [address, p] = seed.split(":");
+      return socket(address, p ? Number(p) : port.number);
+    });
+  }
+  const seeds = new Map<string, Obj>();
+  for (const ep of service.endpoints) {
+    if (ep.address === service.host) continue; // a DNS ServiceEntry's implicit endpoint: the fallback below
+    const portValue = endpointPort(ep, port);
+    seeds.set(`${ep.address}:${portValue}`, socket(ep.address, portValue));
+  }
+  return seeds.size ? [...seeds.values()] : [socket(service.host, port.number)];
 }
 
 /** Whether the cluster no longer uses EDS (cluster mode): then no ClusterLoadAssignment is served. */
