@@ -37,8 +37,8 @@ export function loadAssignment(clusterName: string, endpoints: readonly MeshEndp
   }
   const localities = [...groups].map(([locality, group]) => {
     const out: Obj = { lb_endpoints: group.lb, load_balancing_weight: { value: group.weight } };
-    const parsed = localityOf(locality);
-    if (parsed) out.locality = parsed;
+    // Always present, empty when unknown: grpc-js-xds rejects an endpoint group without a locality.
+    out.locality = localityOf(locality) ?? {};
     return out;
   });
   const out: Obj = { cluster_name: clusterName };

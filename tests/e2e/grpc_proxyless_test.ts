@@ -180,15 +180,12 @@ Deno.test({
 });
 
 /**
- * Endpoints without a locality (a cluster without topology labels). Ignored until fixed: `loadAssignment`
- * (control/translate/endpoints.ts) omits `locality` when it is empty, and grpc-js-xds NACKs the EDS response
- * ("endpoints[0].locality unset"), so name resolution never completes. istiod always sends a Locality message
- * (empty when unknown); `locality: {}` encodes as a present empty field.
+ * Endpoints without a locality (a cluster without topology labels): grpc-js-xds NACKs an EDS response whose
+ * endpoint group has no locality ("endpoints[0].locality unset"), so `loadAssignment` always sends one, empty
+ * when unknown, as istiod does.
  */
 Deno.test({
-  name:
-    "grpc proxyless: endpoints without locality (blocked on endpoints.ts: grpc-js-xds NACKs an unset locality)",
-  ignore: true,
+  name: "grpc proxyless: endpoints without locality still resolve (an empty locality is sent)",
   sanitizeOps: false,
   sanitizeResources: false,
   // grpc-js-xds caches the GRPC_XDS_BOOTSTRAP file per process: a second client in this file passes its

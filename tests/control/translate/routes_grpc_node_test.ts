@@ -7,7 +7,7 @@ import { buildMetaRoutes, headerMatchers, metaToRds } from "../../../control/tra
 import { buildMeshModel } from "../../../control/translate/model.ts";
 import { nodeKeyOf, parseNode } from "../../../control/translate/node.ts";
 import { translateForNode } from "../../../control/translate/snapshot.ts";
-import { metaRoutesFromHttp } from "../../../proxy/meta/rds.ts";
+import { metaRouteConfigFromRds } from "../../../proxy/rds_mapping.ts";
 import { assertEncodes, loadSamples, resource, sidecar, workload } from "./_support.ts";
 
 const HOST = "org.apache.dubbo.samples.basic.api.demoservice";
@@ -46,7 +46,7 @@ Deno.test("metaToRds output maps back through the proxy's RDS mapping to the sam
     const table = buildMetaRoutes(model, model.byHost.get(HOST)!, 20880);
     table.routes![0].route.timeout = { seconds: 2, nanos: 5 }; // metamesh extensions travel too
     table.routes![0].route.retry_policy = { retry_on: "connect-failure", num_retries: { value: 2 } };
-    const back = metaRoutesFromHttp(metaToRds(table), { origin: "test", path: "" });
+    const back = metaRouteConfigFromRds(metaToRds(table), "test");
     assert.deepEqual(normalize(back), normalize(table), file);
   }
 });
