@@ -246,3 +246,33 @@ Deno.test("router: oneway requests are forwarded (Aeraki drops them); heartbeats
     await s.close();
   }
 });
+
+Deno.test("router: hash_policy keys pin a MAGLEV cluster's endpoint per key value", async () => {
+  const servers = [
+    startFakeServer({ name: "s0" }),
+    startFakeServer({ name: "s1" }),
+    startFakeServer({ name: "s2" }),
+  ];
+  const proxy = await startTestProxy(fakeBootstrap({
+    clusters: { c: servers.map((s) => s.port) },
+    lbPolicy: "MAGLEV",
+    routes: [{ name: "h", route: { cluster: "c", hash_policy: ["user"] } }],
+  }));
+  const c = await FakeClient.connect(proxy.port);
+  try {
+    const seen = new Map<string, Set<string>>();
+    for (let i = 0; i < 200; i++) {
+      const user = `u${i % 20}`;
+      const r = await c.call({ method: "m", user });
+      if (!seen.has(user)) seen.set(user, new Set());
+      seen.get(user)!.add(r.frame.metadata.get("server")!);
+    }
+    for (const servers of seen.values()) assert.equal(servers.size, 1);
+    const used = new Set([...seen.values()].map((s) => [...s][0]));
+    assert.ok(used.size >= 2, "keys spread over endpoints");
+  } finally {
+    await c.close();
+    await proxy.close();
+    await Promise.all(servers.map((s) => s.close()));
+  }
+});
