@@ -18,7 +18,8 @@ Usage:
   metamesh demo                                 local demo: control plane + proxy + real upstreams
 
 Control plane options:
-  --config-dir DIR       watch a directory of YAML manifests (default: ./config if present)
+  --config-dir DIR       watch a directory of YAML manifests (default: ./config)
+  --namespace NS         namespace of manifests that name none, like kubectl -n (default: default)
   --kubeconfig FILE      watch a Kubernetes API server (list/watch) using this kubeconfig
   --in-cluster           watch the Kubernetes API server from inside a pod (service account)
   --namespaces a,b       only these namespaces (default: all)
@@ -42,6 +43,7 @@ export type Cli =
   | {
     kind: "control";
     configDir?: string;
+    defaultNamespace?: string;
     kubeconfig?: string;
     inCluster: boolean;
     namespaces?: string[];
@@ -63,6 +65,7 @@ export function parseCli(args: string[]): Cli {
         mode: { type: "string" },
         config: { type: "string", short: "c" },
         "config-dir": { type: "string" },
+        namespace: { type: "string" },
         kubeconfig: { type: "string" },
         "in-cluster": { type: "boolean", default: false },
         namespaces: { type: "string" },
@@ -118,6 +121,7 @@ export function parseCli(args: string[]): Cli {
     return {
       kind: "control",
       configDir: values["config-dir"],
+      defaultNamespace: values.namespace,
       kubeconfig: values.kubeconfig,
       inCluster: values["in-cluster"]!,
       namespaces: values.namespaces?.split(",").map((s) => s.trim()).filter(Boolean),

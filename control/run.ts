@@ -21,6 +21,8 @@ import { Snapshot } from "./xds/snapshot.ts";
 /** Options of {@linkcode startControlPlane}. */
 export interface ControlPlaneOptions {
   configDir?: string;
+  /** Namespace of directory manifests that name none (default "default"), like `kubectl -n`. */
+  defaultNamespace?: string;
   kubeconfig?: string;
   inCluster?: boolean;
   namespaces?: string[];
@@ -92,7 +94,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       sources.push(kube);
       await kube.ready;
     } else {
-      sources.push(await startDirectorySource(opts.configDir ?? "config", store, {}));
+      sources.push(
+        await startDirectorySource(opts.configDir ?? "config", store, {
+          defaultNamespace: opts.defaultNamespace,
+        }),
+      );
     }
     clearTimeout(timer);
     rebuild();

@@ -22,6 +22,7 @@ Deno.test("parseCli: the two modes and demo", () => {
     assert.equal(control.xdsPort, 0);
     assert.equal(control.adminPort, 15014);
     assert.deepEqual(control.namespaces, ["a", "b"]);
+    assert.equal(control.defaultNamespace, "meta-thrift");
   }
   assert.deepEqual(parseCli(["demo"]), { kind: "demo", logLevel: "info" });
   assert.deepEqual(parseCli(["--help"]), { kind: "help" });
