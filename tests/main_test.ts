@@ -15,6 +15,8 @@ Deno.test("parseCli: the two modes and demo", () => {
     "0",
     "--namespaces",
     "a, b",
+    "--namespace",
+    "meta-thrift",
   ]);
   assert.equal(control.kind, "control");
   if (control.kind === "control") {
