@@ -80,7 +80,16 @@ export function routeRequest(ds: Downstream, decoded: Frame): void {
     );
     return;
   }
-  req.start(route);
+  try {
+    req.start(route);
+  } catch (error) {
+    // A codec that throws on encode fails this request only; the connection and its decoder go on.
+    req.localReply(
+      "bad_response",
+      `meta protocol router: cannot forward request '${frame.requestId}': ${error}`,
+      "codec_error",
+    );
+  }
 }
 
 /** One request in flight. */
@@ -294,7 +303,10 @@ class ActiveRequest implements UpstreamCallbacks, Expirable {
     transportFailure?: string,
   ): void {
     if (this.#done) return;
-    const reply = this.#ds.codec.localReply(this.#frame, { kind, message });
+    let reply: Uint8Array | null = null;
+    try {
+      reply = this.#ds.codec.localReply(this.#frame, { kind, message });
+    } catch { /* a codec that cannot render the error: the request is still finished and logged */ }
     if (reply) this.#ds.write(reply);
     this.#ds.cfg.stats.localResponseBusinessException.inc();
     this.#finish(1, details, undefined, 0, undefined, log, transportFailure);
