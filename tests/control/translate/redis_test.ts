@@ -183,3 +183,19 @@ Deno.test("redis: cluster mode seeds are the service's endpoints (pod IP, target
     "seed.example:6379",
   ]);
 });
+
+Deno.test("redis: external-redis.yaml (Service + EndpointSlice of a Redis outside the cluster) unchanged", () => {
+  const model = buildMeshModel(loadSamples("redis", "samples/redis/external-redis.yaml"));
+  const view = translateForNode(model, CLIENT);
+  const host = "external-redis.redis.svc.cluster.local";
+  // No ClusterIP in the file: metamesh binds the address-less service on 0.0.0.0.
+  const config = filterConfig(view.listeners.get("0.0.0.0_6379"));
+  assert.deepEqual(config.prefix_routes, { catch_all_route: { cluster: `outbound|6379||${host}` } });
+  const cla = view.endpoints.get(`outbound|6379||${host}`) as {
+    endpoints: { lb_endpoints: { endpoint: { address: { socket_address: SocketAddress } } }[] }[];
+  };
+  assert.deepEqual(cla.endpoints[0].lb_endpoints.map((e) => e.endpoint.address.socket_address), [
+    { address: "10.244.0.26", port_value: 6379 },
+  ]);
+  assertEncodes(view);
+});
