@@ -30,6 +30,7 @@ import { type ProxyHandle, startProxy } from "../../proxy/run.ts";
 import { aerakiPath, repoRoot } from "../support/paths.ts";
 import {
   compileThriftIdl,
+  connectGeneratedClient,
   loadGenerated,
   type PeerProtocol,
   peerStack,
@@ -249,36 +250,9 @@ async function canConnect(hostname: string, port: number): Promise<boolean> {
   }
 }
 
-/** A HelloService client on the proxy's outbound listener; THeader clients send real THeader frames. */
-async function connectHello(transport: PeerTransport, protocol: PeerProtocol) {
-  const connection = thrift.createConnection(CLUSTER_IP, PORT, {
-    ...peerStack(transport, protocol),
-    max_attempts: 1,
-    connect_timeout: 5000,
-  });
-  connection.on("error", () => {});
-  await new Promise((ok, fail) => {
-    connection.once("connect", ok);
-    connection.once("error", fail);
-  });
-  const client = thrift.createClient(HelloService, connection);
-  if (transport === "header") {
-    // npm es6 clients flush the transport, skipping the THeader; write it on flush.
-    const t = client.output;
-    const flush = t.flush.bind(t);
-    t.flush = () => (t.writeHeaders(), flush());
-  }
-  return {
-    client,
-    close: () =>
-      new Promise<void>((ok) => {
-        const socket: Socket = connection.connection;
-        if (socket.destroyed) return ok();
-        socket.once("close", () => ok());
-        connection.end();
-        socket.destroy();
-      }),
-  };
+/** A HelloService client on the proxy's outbound listener. */
+function connectHello(transport: PeerTransport, protocol: PeerProtocol) {
+  return connectGeneratedClient(HelloService, { hostname: CLUSTER_IP, port: PORT, transport, protocol });
 }
 
 type HelloClient = Awaited<ReturnType<typeof connectHello>>;

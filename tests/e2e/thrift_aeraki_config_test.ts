@@ -15,6 +15,7 @@ import type { AddressInfo, Server, Socket } from "node:net";
 import { aerakiPath, repoRoot } from "../support/paths.ts";
 import {
   compileThriftIdl,
+  connectGeneratedClient,
   loadGenerated,
   type PeerProtocol,
   peerStack,
@@ -167,36 +168,9 @@ async function startProxyProcess(): Promise<ProxyProcess> {
   }
 }
 
-/** A HelloService client on the proxy's listener; THeader clients send real THeader frames. */
-async function connectHello(transport: PeerTransport, protocol: PeerProtocol) {
-  const connection = thrift.createConnection("127.0.0.1", LISTENER_PORT, {
-    ...peerStack(transport, protocol),
-    max_attempts: 1,
-    connect_timeout: 5000,
-  });
-  connection.on("error", () => {});
-  await new Promise((ok, fail) => {
-    connection.once("connect", ok);
-    connection.once("error", fail);
-  });
-  const client = thrift.createClient(HelloService, connection);
-  if (transport === "header") {
-    // npm es6 clients flush the transport, skipping the THeader; write it on flush.
-    const t = client.output;
-    const flush = t.flush.bind(t);
-    t.flush = () => (t.writeHeaders(), flush());
-  }
-  return {
-    client,
-    close: () =>
-      new Promise<void>((ok) => {
-        const socket: Socket = connection.connection;
-        if (socket.destroyed) return ok();
-        socket.once("close", () => ok());
-        connection.end();
-        socket.destroy();
-      }),
-  };
+/** A HelloService client on the proxy's listener. */
+function connectHello(transport: PeerTransport, protocol: PeerProtocol) {
+  return connectGeneratedClient(HelloService, { port: LISTENER_PORT, transport, protocol });
 }
 
 Deno.test("thrift aeraki test.yaml: main.ts --mode=proxy routes sayHello to 9091, other methods get no route", async () => {

@@ -16,6 +16,7 @@ import {
   type PeerProtocol,
   peerStack,
   type PeerTransport,
+  sendRealTHeader,
   startThriftServer,
   type ThriftServer,
 } from "../support/thrift_peer.ts";
@@ -147,26 +148,9 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
-/**
- * npm `thrift` es6 clients flush the transport, not the protocol, so a THeader client sends plain
- * unframed messages unless its transport writes the header on flush. This makes `client` send real THeader
- * frames (servers answer THeader requests in THeader, so replies are THeader too).
- */
-function forceTHeader(client: Any): Any {
-  const transport = client.output;
-  const flush = transport.flush.bind(transport);
-  transport.flush = () => {
-    transport.writeHeaders();
-    return flush();
-  };
-  return client;
-}
-
-/** Connects a peer client through the proxy; THeader pairs send real THeader frames. */
-async function connect(port: number, transport: PeerTransport, protocol: PeerProtocol) {
-  const c = await connectThriftClient({ port, transport, protocol });
-  if (transport === "header") forceTHeader(c.client);
-  return c;
+/** Connects a peer client through the proxy. */
+function connect(port: number, transport: PeerTransport, protocol: PeerProtocol) {
+  return connectThriftClient({ port, transport, protocol });
 }
 
 function upstreamConns(proxy: ProxyHandle, clusterName: string): number {
@@ -267,7 +251,7 @@ for (const { transport, protocol } of PEER_PAIRS) {
       const mux = new thrift.Multiplexer();
       const echo = mux.createClient("Echo", Echo, connection);
       const calc = mux.createClient("Calc", Calc, connection);
-      if (transport === "header") forceTHeader(echo), forceTHeader(calc);
+      if (transport === "header") sendRealTHeader(echo), sendRealTHeader(calc);
       await assert.rejects(withTimeout(calc.mul(6, 7), 5000, "the route-less reply"), (e: unknown) => {
         assert.ok(
           e instanceof thrift.Thrift.TApplicationException,

@@ -191,7 +191,7 @@ export interface ThriftClient {
  * Connects a client of `service` (default `Echo`) to 127.0.0.1:`port`. With `multiplexed`, calls go
  * through TMultiplexedProtocol (`Echo:echo`, `Calc:mul`).
  */
-export async function connectThriftClient(
+export function connectThriftClient(
   options: {
     port: number;
     transport: PeerTransport;
@@ -201,8 +201,40 @@ export async function connectThriftClient(
   },
 ): Promise<ThriftClient> {
   const { Echo, Calc } = generatedEcho();
-  const service = options.service ?? "Echo";
-  const connection = thrift.createConnection("127.0.0.1", options.port, {
+  const name = options.service ?? "Echo";
+  return connectGeneratedClient(name === "Echo" ? Echo : Calc, {
+    ...options,
+    multiplexedAs: options.multiplexed ? name : undefined,
+  });
+}
+
+/**
+ * Makes a generated THeader client really send THeader frames: npm's es6 clients flush the transport
+ * rather than the protocol, which skips the header and sends bare unframed messages, so the transport
+ * writes its headers on every flush. Returns `client`.
+ */
+export function sendRealTHeader(client: Any): Any {
+  const transport = client.output;
+  const flush = transport.flush.bind(transport);
+  transport.flush = () => {
+    transport.writeHeaders();
+    return flush();
+  };
+  return client;
+}
+
+/** Connects a client of any generated `service` module to `hostname:port` (THeader: see {@linkcode sendRealTHeader}). */
+export async function connectGeneratedClient(
+  service: Any,
+  options: {
+    port: number;
+    hostname?: string;
+    transport: PeerTransport;
+    protocol: PeerProtocol;
+    multiplexedAs?: string;
+  },
+): Promise<ThriftClient> {
+  const connection = thrift.createConnection(options.hostname ?? "127.0.0.1", options.port, {
     ...peerStack(options.transport, options.protocol),
     max_attempts: 1,
     connect_timeout: 5000,
@@ -212,10 +244,10 @@ export async function connectThriftClient(
     connection.once("connect", ok);
     connection.once("error", fail);
   });
-  const svc = service === "Echo" ? Echo : Calc;
-  const client = options.multiplexed
-    ? new thrift.Multiplexer().createClient(service, svc, connection)
-    : thrift.createClient(svc, connection);
+  const client = options.multiplexedAs
+    ? new thrift.Multiplexer().createClient(options.multiplexedAs, service, connection)
+    : thrift.createClient(service, connection);
+  if (options.transport === "header") sendRealTHeader(client);
   return {
     client,
     close: () =>
