@@ -62,6 +62,7 @@ const LISTENER_KNOWN = new Set([
 const CLUSTER_KNOWN = new Set([
   "name",
   "type",
+  "cluster_type", // handled by the extension that registered the type (e.g. a protocol's own discovery)
   "connect_timeout",
   "lb_policy",
   "load_assignment",

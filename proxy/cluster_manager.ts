@@ -53,15 +53,23 @@ export class ClusterImpl implements Cluster {
     if (!this.name) fail(at(p, "name"), "a cluster needs a name");
     this.connectTimeoutMs = durationMs(config.connect_timeout, at(p, "connect_timeout")) ??
       DEFAULT_CONNECT_TIMEOUT_MS;
-    this.type = str(config.type, at(p, "type"), config.eds_cluster_config ? "EDS" : "STATIC");
-    if (!["STATIC", "STRICT_DNS", "LOGICAL_DNS", "EDS"].includes(this.type)) {
+    // A custom `cluster_type` (e.g. a protocol's own discovery, registered by a codec) replaces `type` (a
+    // proto oneof): its endpoints are seeds, which may be hostnames, and it provides its own balancing.
+    const custom = config.cluster_type !== undefined;
+    this.type = custom
+      ? "CUSTOM"
+      : str(config.type, at(p, "type"), config.eds_cluster_config ? "EDS" : "STATIC");
+    if (!["STATIC", "STRICT_DNS", "LOGICAL_DNS", "EDS", "CUSTOM"].includes(this.type)) {
       fail(
         at(p, "type"),
         `unsupported cluster type ${this.type}: expected STATIC, STRICT_DNS, LOGICAL_DNS or EDS`,
       );
     }
     this.lbPolicy = str(config.lb_policy, at(p, "lb_policy"), "ROUND_ROBIN");
-    if (!(LB_POLICIES as readonly string[]).includes(this.lbPolicy)) {
+    if (this.lbPolicy === "CLUSTER_PROVIDED" && !custom) {
+      fail(at(p, "lb_policy"), "lb_policy CLUSTER_PROVIDED needs a cluster_type that provides the balancing");
+    }
+    if (this.lbPolicy !== "CLUSTER_PROVIDED" && !(LB_POLICIES as readonly string[]).includes(this.lbPolicy)) {
       fail(
         at(p, "lb_policy"),
         `unsupported lb_policy ${this.lbPolicy}: expected one of ${LB_POLICIES.join(", ")}`,

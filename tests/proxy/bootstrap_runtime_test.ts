@@ -160,6 +160,38 @@ Deno.test("clusters: STRICT_DNS with localhost resolves and serves", async () =>
   }
 });
 
+Deno.test("clusters: a custom cluster_type takes lb_policy CLUSTER_PROVIDED and hostname seeds", async () => {
+  const a = startFakeServer({ name: "seeded" });
+  const proxy = await startTestProxy(fakeBootstrap({
+    clusters: {
+      c: {
+        cluster_type: {
+          name: "envoy.clusters.redis",
+          typed_config: { "@type": "type.googleapis.com/google.protobuf.Struct" },
+        },
+        lb_policy: "CLUSTER_PROVIDED",
+        load_assignment: {
+          cluster_name: "c",
+          endpoints: [{
+            lb_endpoints: [{
+              endpoint: { address: { socket_address: { address: "localhost", port_value: a.port } } },
+            }],
+          }],
+        },
+      },
+    },
+  }));
+  const c = await FakeClient.connect(proxy.port);
+  try {
+    assert.ok(!proxy.logs.some((l) => /cluster_type/.test(l)), proxy.logs.join("\n"));
+    assert.equal((await c.call({ method: "m" })).frame.metadata.get("server"), "seeded");
+  } finally {
+    await c.close();
+    await proxy.close();
+    await a.close();
+  }
+});
+
 Deno.test("admin: /ready, /stats, /stats/prometheus, /config_dump, /clusters", async () => {
   const a = startFakeServer();
   const proxy = await startTestProxy(fakeBootstrap({ clusters: { c: [a.port] }, admin: true }));
