@@ -35,6 +35,8 @@ export interface ProxyHandle {
   readonly adminPort: number | undefined;
   /** The single startup warning listing unsupported/unknown fields, if any. */
   readonly warning: string | undefined;
+  /** The xDS client, started when the bootstrap takes config over ADS or RDS. */
+  readonly xds: XdsClient | undefined;
   /** Applies xDS resources atomically: `undefined` = ACK, a string = NACK reason (old config kept). */
   applyResources(update: ResourceUpdate): string | undefined;
   /** Upstream connection counts per `cluster::host:port`. */
@@ -91,6 +93,9 @@ export function startProxy(opts: StartProxyOptions): Promise<ProxyHandle> {
   );
   let xds: XdsClient | undefined;
   const handle: ProxyHandle = {
+    get xds() {
+      return xds;
+    },
     listeners,
     stats: rt.stats,
     adminPort: admin?.port,

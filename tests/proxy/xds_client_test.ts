@@ -209,7 +209,7 @@ Deno.test("xds client + real proxy: a MetaProtocol listener, its RDS routes and 
   cache.setSnapshot(NODE_ID, Snapshot.build(metaResources(listenerPort, [echoA.port])));
   const server = await startAdsServer({ cache, port: 0, hostname: "127.0.0.1", debounceMs: 10 });
   const proxy = await startTestProxy(bootstrap(server.port));
-  const client = startXdsClient({ bootstrap: bootstrap(server.port), sink: proxy.handle, log: () => {} });
+  const client = proxy.handle.xds!; // started by the proxy itself: the bootstrap has ADS
   let conn: FakeClient | undefined;
   try {
     await client.synced;
@@ -230,7 +230,6 @@ Deno.test("xds client + real proxy: a MetaProtocol listener, its RDS routes and 
     assert.equal(moved.frame.metadata.get("server"), "b");
   } finally {
     await conn?.close();
-    await client.close();
     await proxy.close();
     await server.close();
     await echoA.close();
@@ -266,7 +265,7 @@ Deno.test("xds client + real proxy: static listener with Aeraki-style MetaRDS (a
     },
   });
   const proxy = await startTestProxy(boot);
-  const client = startXdsClient({ bootstrap: boot, sink: proxy.handle, log: () => {} });
+  const client = proxy.handle.xds!; // started by the proxy itself: the listener's routes come over RDS
   let conn: FakeClient | undefined;
   try {
     await until(() => client.status().channels[0]?.types.RDS.version !== "", 5_000, "MetaRDS");
@@ -279,7 +278,6 @@ Deno.test("xds client + real proxy: static listener with Aeraki-style MetaRDS (a
     assert.equal(server.metrics.get("acks", TypeUrls.routes), 1);
   } finally {
     await conn?.close();
-    await client.close();
     await proxy.close();
     await server.close();
     await echo.close();
