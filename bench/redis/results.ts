@@ -7,7 +7,12 @@
 const RESULTS = new URL("../RESULTS.md", import.meta.url);
 
 /** Replaces (or appends) the Redis section with `table` and the run's conditions. */
-export async function writeResults(table: string, requests: string): Promise<void> {
+export async function writeResults(
+  table: string,
+  requests: string,
+  rounds: number,
+  load: string,
+): Promise<void> {
   let text = "";
   try {
     text = await Deno.readTextFile(RESULTS);
@@ -25,7 +30,11 @@ export async function writeResults(table: string, requests: string): Promise<voi
     `-n ${requests} -c 50 -d 100 -r 100000 -P 1|16 --csv\` (direct cluster rows use \`--cluster\`), redis-server 7.0, ` +
     `twemproxy 0.5.0 (ketama, fnv1a_64), metamesh filter in its own \`deno\` process (1 upstream connection per node), ` +
     `all on 127.0.0.1, ${cpus} vCPU shared by load generator, proxy and Redis. "upstream conns" = \`connected_clients\` ` +
-    "of each master after the run, minus the measuring redis-cli.",
+    "of each master after the run, minus the measuring redis-cli (both proxies stay connected while any path " +
+    "runs, so the standalone master shows metamesh's 1 + twemproxy's 1). " +
+    `Paths measured interleaved, ${rounds} rounds; each row is the round with the median req/s. ` +
+    `"proxy CPU" = user + system time of the proxy process per command. Load average: ${load} ` +
+    "(other engineers' tests share the machine, so compare rows of this table only).",
     "",
     table,
     "",

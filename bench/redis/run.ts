@@ -3,7 +3,11 @@
  * Redis and a 6-node Redis Cluster: direct, through metamesh (filter in its own deno process) and
  * through twemproxy (standalone only). Prints a table; `--write` also updates `bench/RESULTS.md`.
  *
- * Usage: `deno run -A bench/redis/run.ts [--requests=N] [--write]`
+ * Paths are measured interleaved (direct, metamesh, twemproxy for -P 1, then for -P 16) for `--rounds`
+ * rounds; each row reports the round with the median req/s, all rounds' req/s, and the proxy process's
+ * CPU time per command (user + system from /proc: steadier than req/s on a shared machine).
+ *
+ * Usage: `deno run -A bench/redis/run.ts [--requests=N] [--rounds=N] [--write]`
  *
  * @module
  */
@@ -14,9 +18,14 @@ import { writeResults } from "./results.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { requests: { type: "string", default: "200000" }, write: { type: "boolean" } },
+  options: {
+    requests: { type: "string", default: "200000" },
+    rounds: { type: "string", default: "3" },
+    write: { type: "boolean" },
+  },
 });
 const REQUESTS = values.requests!;
+const ROUNDS = Number(values.rounds);
 
 /** One measured row. */
 export interface Row {
@@ -28,6 +37,8 @@ export interface Row {
   p50: number;
   p99: number;
   upstreamConns: string;
+  /** Proxy process CPU (user + system) per command, or null for direct rows. */
+  cpuUs: number | null;
 }
 
 async function benchmark(
@@ -113,31 +124,63 @@ async function stop(child: Deno.ChildProcess): Promise<void> {
   await child.status;
 }
 
-const rows: Row[] = [];
-async function measure(
-  target: string,
-  path: string,
-  port: number,
-  clusterMode: boolean,
-  nodes: RedisNode[],
-): Promise<void> {
-  for (const pipeline of [1, 16]) {
-    const result = await benchmark(port, pipeline, clusterMode);
-    const conns = await connectedClients(nodes);
-    for (const [test, [rps, p50, p99]] of result) {
-      rows.push({ target, path, pipeline, test, rps, p50, p99, upstreamConns: conns });
+/** Proxy process CPU time (user + system) in ms, from /proc. */
+async function cpuMs(pid: number): Promise<number> {
+  const fields = (await Deno.readTextFile(`/proc/${pid}/stat`)).split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime in 10 ms ticks
+}
+
+/** A path under test: its port and, for proxies, the process whose CPU is measured. */
+interface Path {
+  readonly name: string;
+  readonly port: number;
+  readonly clusterMode: boolean;
+  readonly pid?: number;
+}
+
+const samples = new Map<string, Row[]>();
+/** Measures every path in turn, for each pipeline depth, `ROUNDS` times (interleaved). */
+async function measure(target: string, paths: Path[], nodes: RedisNode[]): Promise<void> {
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const pipeline of [1, 16]) {
+      for (const path of paths) {
+        const before = path.pid === undefined ? 0 : await cpuMs(path.pid);
+        const result = await benchmark(path.port, pipeline, path.clusterMode);
+        const cpu = path.pid === undefined
+          ? null
+          : ((await cpuMs(path.pid)) - before) * 1000 / (result.size * Number(REQUESTS));
+        const conns = await connectedClients(nodes);
+        for (const [test, [rps, p50, p99]] of result) {
+          const key = `${target}|${path.name}|${pipeline}|${test}`;
+          const row = {
+            target,
+            path: path.name,
+            pipeline,
+            test,
+            rps,
+            p50,
+            p99,
+            upstreamConns: conns,
+            cpuUs: cpu,
+          };
+          samples.set(key, [...(samples.get(key) ?? []), row]);
+        }
+      }
     }
   }
 }
 
+const loadBefore = (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
 const standalone = await startRedis();
 try {
-  await measure("standalone", "direct", standalone.port, false, [standalone]);
   const [mPort, mChild] = await startMetamesh("standalone", [standalone.port]);
-  await measure("standalone", "metamesh", mPort, false, [standalone]);
-  await stop(mChild);
   const [tPort, tChild, tDir] = await startTwemproxy([standalone.port]);
-  await measure("standalone", "twemproxy", tPort, false, [standalone]);
+  await measure("standalone", [
+    { name: "direct", port: standalone.port, clusterMode: false },
+    { name: "metamesh", port: mPort, clusterMode: false, pid: mChild.pid },
+    { name: "twemproxy", port: tPort, clusterMode: false, pid: tChild.pid },
+  ], [standalone]);
+  await stop(mChild);
   await stop(tChild);
   await Deno.remove(tDir, { recursive: true });
 } finally {
@@ -145,23 +188,40 @@ try {
 }
 const cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 1 });
 try {
-  await measure("cluster 3+3", "direct", cluster.nodes[0].port, true, cluster.masters());
   const [mPort, mChild] = await startMetamesh("cluster", cluster.nodes.map((n) => n.port));
-  await measure("cluster 3+3", "metamesh", mPort, false, cluster.masters());
+  await measure("cluster 3+3", [
+    { name: "direct", port: cluster.nodes[0].port, clusterMode: true },
+    { name: "metamesh", port: mPort, clusterMode: false, pid: mChild.pid },
+  ], cluster.masters());
   await stop(mChild);
 } finally {
   await cluster.close();
 }
+const loadAfter = (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
 
-const header = "| target | path | -P | test | req/s | p50 ms | p99 ms | upstream conns (per master) |";
-const lines = [header, "| --- | --- | --- | --- | --- | --- | --- | --- |"];
+/** Per row, the round with the median req/s. */
+const order = (r: Row) =>
+  `${r.target === "standalone" ? 0 : 1}|${
+    r.path === "direct" ? 0 : r.path === "metamesh" ? 1 : 2
+  }|${r.pipeline}`;
+const rows = [...samples.values()]
+  .map((list) => [...list].sort((a, b) => a.rps - b.rps)[Math.floor(list.length / 2)])
+  .sort((a, b) =>
+    order(a).localeCompare(order(b)) || a.pipeline - b.pipeline || b.test.localeCompare(a.test)
+  );
+
+const header =
+  "| target | path | -P | test | req/s (median) | req/s (all rounds) | p50 ms | p99 ms | proxy CPU µs/cmd | upstream conns (per master) |";
+const lines = [header, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"];
 for (const r of rows) {
+  const all = samples.get(`${r.target}|${r.path}|${r.pipeline}|${r.test}`)!.map((x) => Math.round(x.rps));
   lines.push(
-    `| ${r.target} | ${r.path} | ${r.pipeline} | ${r.test} | ${
-      Math.round(r.rps)
-    } | ${r.p50} | ${r.p99} | ${r.upstreamConns} |`,
+    `| ${r.target} | ${r.path} | ${r.pipeline} | ${r.test} | ${Math.round(r.rps)} | ${
+      all.join(" / ")
+    } | ${r.p50} | ${r.p99} | ${r.cpuUs === null ? "-" : r.cpuUs.toFixed(1)} | ${r.upstreamConns} |`,
   );
 }
 const table = lines.join("\n");
 console.log(table);
-if (values.write) await writeResults(table, REQUESTS);
+console.log(`load average before ${loadBefore}, after ${loadAfter}`);
+if (values.write) await writeResults(table, REQUESTS, ROUNDS, `${loadBefore} before, ${loadAfter} after`);
