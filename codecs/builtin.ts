@@ -6,4 +6,5 @@
 import "./dubbo/mod.ts";
 import "./thrift/mod.ts";
 import "./redis/mod.ts";
+import "./brpc/mod.ts";
 import "./declarative/mod.ts";
