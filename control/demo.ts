@@ -66,7 +66,7 @@ export async function runDemo(opts: { logLevel?: string } = {}): Promise<number>
     await waitFor(
       async () => {
         // 50 calls with no v1 answer: under the old 20/80 split that happens with probability 0.8^50 ≈ 1e-5.
-      const probe = await callMany(client, 50);
+        const probe = await callMany(client, 50);
         followMs = performance.now() - changedAt;
         return probe.v1 === 0;
       },
