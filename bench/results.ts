@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { repoRoot } from "./lib.ts";
+import { deno, repoRoot } from "./lib.ts";
 
 const FILE = `${repoRoot}bench/RESULTS.md`;
 const HEAD =
@@ -20,4 +20,6 @@ export async function replaceSection(title: string, body: string): Promise<void>
   if (index >= 0) sections[index] = next;
   else sections.push(next);
   await Deno.writeTextFile(FILE, (head.trimEnd() + "\n\n" + sections.join("")).trimEnd() + "\n");
+  // Keep the file as `deno fmt` wants it (tables aligned), so a bench run leaves the tree fmt-clean.
+  await new Deno.Command(deno, { args: ["fmt", "--quiet", FILE], cwd: repoRoot }).output();
 }
