@@ -8,10 +8,12 @@
  * 2. `main.ts --mode=control` as a subprocess with 10 connected xDS clients, its RSS (current and peak);
  * 3. the time from rewriting ONE MetaRouter file to the last of the 10 clients applying the new route table.
  *
- * The 10 clients are metamesh's real xDS client (`proxy/xds_client.ts`: SotW ADS, CDS/LDS wildcard, then
- * EDS/RDS for every name, decode + validation, ACK) with distinct node ids, each applying into a recording sink
- * instead of a full proxy: 10 proxies would each bind 10,000 listeners on the services' VIPs, which a single
- * machine does not have. "Applied" = the sink received the changed RouteConfiguration (the ACK follows at once).
+ * The 10 clients are raw SotW ADS streams (`ads_stream.ts`, `crds/grpc_services.ts` `adsService()`) shaped like
+ * a proxy (CDS/LDS wildcard, then EDS/RDS for every name, every resource decoded, every response ACKed) with
+ * distinct node ids in one namespace. Not `startProxy`: 10 proxies would each bind 10,000 listeners on the
+ * services' VIPs, and metamesh's own xDS client (`proxy/xds_client.ts`) cannot receive these responses (grpc-js's
+ * default 4 MiB receive limit; the LDS response alone is ~5.2 MB). "Applied" = the stream received the changed
+ * RouteConfiguration (its ACK follows at once).
  *
  *   deno run -A bench/control-plane/run.ts [--services 10000] [--changes 3] [--write]
  *
@@ -25,10 +27,9 @@ import { startDirectorySource } from "../../control/sources/directory.ts";
 import { ResourceStore } from "../../control/sources/store.ts";
 import { Snapshot } from "../../control/xds/snapshot.ts";
 import { type Resource, RESOURCE_KINDS } from "../../crds/resources/mod.ts";
-import type { ResourceUpdate } from "../../proxy/run.ts";
-import { startXdsClient, type XdsClient } from "../../proxy/xds_client.ts";
 import { conditions, deno, freePort, markdownTable, repoRoot, spawn, waitForPort } from "../lib.ts";
 import { replaceSection } from "../results.ts";
+import { AdsStream } from "./ads_stream.ts";
 import { writeManifests } from "./manifests.ts";
 
 const args = parseArgs({
@@ -47,16 +48,14 @@ const ENDPOINTS_PER_SERVICE = 5;
 const CHANGED_HOST = "svc-0.ns-0.svc.cluster.local";
 const CHANGED_ROUTE = `${CHANGED_HOST}_20880`;
 
-/** Records when each RouteConfiguration arrived (the client ACKs right after `applyResources` returns). */
+/** Records when each RouteConfiguration arrived (the stream ACKs right after). */
 class RecordingSink {
   readonly routes = new Map<string, { json: string; at: number }>();
-  applyResources(update: ResourceUpdate): string | undefined {
-    const at = performance.now();
-    for (const r of update.routes ?? []) {
-      const name = String(r.name);
-      this.routes.set(name, { json: name === CHANGED_ROUTE ? JSON.stringify(r) : "", at });
-    }
-    return undefined;
+  onRoute(name: string, route: Record<string, unknown>): void {
+    this.routes.set(name, {
+      json: name === CHANGED_ROUTE ? JSON.stringify(route) : "",
+      at: performance.now(),
+    });
   }
   appliedAt(marker: string): number | undefined {
     const r = this.routes.get(CHANGED_ROUTE);
@@ -126,7 +125,7 @@ try {
     "--log-level",
     "error",
   ]);
-  const clients: XdsClient[] = [];
+  const clients: AdsStream[] = [];
   try {
     await waitForPort(xdsPort, 120_000);
     const readyMs = performance.now() - started;
@@ -134,7 +133,7 @@ try {
     const sinks = Array.from({ length: CLIENTS }, () => new RecordingSink());
     t = performance.now();
     for (let i = 0; i < CLIENTS; i++) {
-      clients.push(startXdsClient({ bootstrap: bootstrap(i, xdsPort), sink: sinks[i], log: () => {} }));
+      clients.push(new AdsStream(`127.0.0.1:${xdsPort}`, nodeOf(i), (n, r) => sinks[i].onRoute(n, r)));
     }
     await waitUntil(
       () => sinks.every((s) => s.routes.has(CHANGED_ROUTE) && s.routes.size >= SERVICES),
@@ -183,8 +182,8 @@ try {
         "Control plane",
         `${SERVICES} ServiceEntries (one MetaProtocol port each, a VIP, ${ENDPOINTS_PER_SERVICE} endpoints), ` +
           `${SERVICES} DestinationRules (v1/v2), ${SERVICES / 10} MetaRouters (20/80-style split), in ` +
-          `${files} YAML files of a config directory; ${CLIENTS} metamesh xDS clients (real SotW ADS client, ` +
-          `distinct node ids in one namespace, recording sink instead of a proxy) on the control plane ` +
+          `${files} YAML files of a config directory; ${CLIENTS} raw SotW ADS streams shaped like proxies (CDS/LDS wildcard, ` +
+          `EDS/RDS for every name, all resources decoded, ACKed; distinct node ids, one namespace) on the control plane ` +
           `subprocess (\`main.ts --mode=control\`). Change latency: from the file write to the last client ` +
           `applying the new RouteConfiguration (directory watch debounce 100 ms + model debounce 50 ms ` +
           `included). \`deno run -A bench/control-plane/run.ts --write\`.\n\n${table}\n\n${verdict}\n\n` +
@@ -193,7 +192,7 @@ try {
       console.log("bench/RESULTS.md updated");
     }
   } finally {
-    for (const c of clients) await c.close();
+    for (const c of clients) c.close();
     await plane.close();
   }
 } finally {
@@ -204,31 +203,6 @@ function nodeOf(i: number) {
   return {
     id: `sidecar~10.200.0.${i + 1}~client-${i}.ns-0~ns-0.svc.cluster.local`,
     metadata: { NAMESPACE: "ns-0", LABELS: { app: "client" } },
-  };
-}
-
-function bootstrap(i: number, xdsPort: number): Record<string, unknown> {
-  const ads = { ads: {}, resource_api_version: "V3" };
-  const endpoint = { address: { socket_address: { address: "127.0.0.1", port_value: xdsPort } } };
-  return {
-    node: nodeOf(i),
-    dynamic_resources: {
-      ads_config: {
-        api_type: "GRPC",
-        transport_api_version: "V3",
-        grpc_services: [{ envoy_grpc: { cluster_name: "xds-grpc" } }],
-      },
-      lds_config: ads,
-      cds_config: ads,
-    },
-    static_resources: {
-      clusters: [{
-        name: "xds-grpc",
-        type: "STATIC",
-        connect_timeout: { seconds: 1 },
-        load_assignment: { cluster_name: "xds-grpc", endpoints: [{ lb_endpoints: [{ endpoint }] }] },
-      }],
-    },
   };
 }
 
