@@ -48,10 +48,15 @@ export interface BackendOptions {
 /** Points per endpoint on the hash ring (ketama uses 160). */
 const RING_POINTS = 160;
 
-/** FNV-1a 32-bit. */
+/** FNV-1a 32-bit with a final avalanche (murmur3 fmix32), so close inputs spread around the ring. */
 export function fnv1a(bytes: Uint8Array): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
   return h >>> 0;
 }
 

@@ -243,7 +243,11 @@ Deno.test("redis proxy multiplexes many pipelining clients onto one upstream con
       await slow.write(new TextEncoder().encode("GET big\r\n".repeat(200)));
       const started = performance.now();
       for (let i = 0; i < 20; i++) assert.equal(await clients[1].get("c1:0"), "1-0");
-      assert.ok(performance.now() - started < 1000);
+      // Stalled would mean never answered while the slow reader holds 20 MB of replies; the bound is loose for loaded machines.
+      assert.ok(
+        performance.now() - started < 3000,
+        `others waited ${Math.round(performance.now() - started)} ms`,
+      );
       slow.close();
       // Upstream restart: errors while it is down, served again once it is back.
       await a.kill();
