@@ -120,6 +120,7 @@ export class ProxyRuntime {
       logSinks: this.logSinks,
       deadlines: this.deadlines,
       rds: (name) => this.#holder(name),
+      bootstrap: () => this.bootstrap,
     };
   }
 
@@ -128,6 +129,7 @@ export class ProxyRuntime {
     this.bootstrap = bootstrap;
     const root: ConfigPath = { origin, path: "" };
     for (const key of Object.keys(bootstrap)) {
+      if (key === "tracing" && isZipkinTracing(bootstrap.tracing)) continue; // used by MetaProtocol tracing
       if (BOOTSTRAP_UNIMPLEMENTED[key]) this.#unsupported.push(`${key} (${BOOTSTRAP_UNIMPLEMENTED[key]})`);
       else if (!BOOTSTRAP_KNOWN.has(key)) this.#unsupported.push(key);
     }
@@ -262,7 +264,11 @@ export class ProxyRuntime {
         listenerName: name,
         unsupported: (path, why) => this.#unsupported.push(why ? `${path} (${why})` : path),
       };
-      servicesOf.set(ctx, { services: this.services, path: at(fp, "typed_config") });
+      servicesOf.set(ctx, {
+        services: this.services,
+        path: at(fp, "typed_config"),
+        direction: l.traffic_direction as string | undefined,
+      });
       try {
         filter = provider(tc, ctx);
       } catch (error) {
@@ -297,4 +303,12 @@ export class ProxyRuntime {
       }
     }
   }
+}
+
+/** Whether the bootstrap `tracing` block is a Zipkin HTTP provider (MetaProtocol tracing reports to it). */
+function isZipkinTracing(tracing: unknown): boolean {
+  const http = (tracing as Obj | undefined)?.http as Obj | undefined;
+  return http?.name === "envoy.tracers.zipkin" ||
+    (http?.typed_config as Obj | undefined)?.["@type"] ===
+      "type.googleapis.com/envoy.config.trace.v3.ZipkinConfig";
 }

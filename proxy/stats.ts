@@ -33,6 +33,7 @@ export class Gauge {
 export class Stats {
   #counters = new Map<string, Counter>();
   #gauges = new Map<string, Gauge>();
+  #exporters: (() => string)[] = [];
 
   /** The counter named `name`, created at 0 on first use. */
   counter(name: string): Counter {
@@ -73,6 +74,13 @@ export class Stats {
       const name = "envoy_" + n.replace(/[^a-zA-Z0-9_]/g, "_");
       lines.push(`# TYPE ${name} ${kind}`, `${name} ${v}`);
     }
-    return lines.join("\n") + "\n";
+    let out = lines.join("\n") + "\n";
+    for (const e of this.#exporters) out += e();
+    return out;
+  }
+
+  /** Adds labelled metrics rendered by `render` (full Prometheus text) to {@linkcode Stats.prometheus}. */
+  addPrometheusExporter(render: () => string): void {
+    this.#exporters.push(render);
   }
 }

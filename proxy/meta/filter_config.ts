@@ -15,6 +15,8 @@ import { type FilterContext, type NetworkFilter, registerNetworkFilter } from ".
 import type { Counter, Gauge, Stats } from "../stats.ts";
 import type { UpstreamManager } from "../upstream/pool.ts";
 import { LOCAL_RATELIMIT_TYPE, LocalRateLimiter } from "./local_ratelimit.ts";
+import type { MetaFilterChain } from "./filter_chain.ts";
+import { CHAIN_FILTERS, type ChainEntry, compileFilterChain } from "./filter_factory.ts";
 import type { RouteTable } from "./route_table.ts";
 import { RouteTable as Table } from "./route_table.ts";
 
@@ -39,11 +41,15 @@ export interface ProxyServices {
   readonly deadlines: Deadlines;
   /** The RDS-backed route source for `route_config_name`. */
   rds(name: string): RouteSource;
+  /** The canonical bootstrap (node, tracing); `{}` when unknown. */
+  bootstrap?(): Obj;
 }
 
 /** Services (and the config path of the filter) handed over through its context; set by the runtime. */
-export const servicesOf: WeakMap<FilterContext, { services: ProxyServices; path: ConfigPath }> =
-  new WeakMap();
+export const servicesOf: WeakMap<
+  FilterContext,
+  { services: ProxyServices; path: ConfigPath; direction?: string }
+> = new WeakMap();
 
 /** The counters of §4.9, resolved once per config. */
 export interface MetaStats {
@@ -74,6 +80,8 @@ export interface MetaFilterConfig {
   readonly accessLogs: readonly AccessLogger[];
   readonly idleTimeoutMs: number | undefined;
   readonly rateLimit: LocalRateLimiter | undefined;
+  /** Global rate limit, metadata exchange, Istio stats and tracing; `undefined` when none is configured. */
+  readonly filters: MetaFilterChain | undefined;
   readonly stats: MetaStats;
   readonly services: ProxyServices;
   readonly listenerName: string;
@@ -93,6 +101,7 @@ export function compileMetaFilter(
   p: ConfigPath,
   ctx: FilterContext,
   services: ProxyServices,
+  direction?: string,
 ): MetaFilterConfig {
   const statPrefix = str(tc.stat_prefix, at(p, "stat_prefix"));
   if (!statPrefix) fail(at(p, "stat_prefix"), "stat_prefix is required");
@@ -131,6 +140,7 @@ export function compileMetaFilter(
   }
 
   let rateLimit: LocalRateLimiter | undefined;
+  const chainEntries: ChainEntry[] = [];
   list(tc.meta_protocol_filters).forEach((f, i) => {
     const fp = at(at(p, "meta_protocol_filters"), i);
     const fo = obj(f, fp);
@@ -142,13 +152,18 @@ export function compileMetaFilter(
         fail(at(fp, "config"), `expected ${LOCAL_RATELIMIT_TYPE}`);
       }
       rateLimit = new LocalRateLimiter(cfg, at(fp, "config"), services.stats);
-    } else if (name !== "aeraki.meta_protocol.filters.router") {
-      ctx.unsupported(`${fp.path}.name`, `filter ${name} is accepted but not implemented`);
+    } else if (CHAIN_FILTERS.has(name)) {
+      chainEntries.push({ name, config: fo.config as Obj | undefined, path: fp });
     }
   });
-  if (tc.tracing !== undefined) {
-    ctx.unsupported(`${p.path}.tracing`, "MetaProtocol tracing is not implemented");
-  }
+  const filters = compileFilterChain(chainEntries, tc.tracing, at(p, "tracing"), {
+    clusters: services.clusters,
+    stats: services.stats,
+    bootstrap: services.bootstrap?.() ?? {},
+    direction,
+    statPrefix: `meta_protocol.${appName}.${statPrefix}`,
+    unsupported: (path, why) => ctx.unsupported(path, why),
+  });
 
   const accessLogs = list(tc.access_log).map((a, i) =>
     compileAccessLog(obj(a, at(at(p, "access_log"), i)), at(at(p, "access_log"), i), services.logSinks)
@@ -165,6 +180,7 @@ export function compileMetaFilter(
     accessLogs,
     idleTimeoutMs: idle && idle > 0 ? idle : undefined,
     rateLimit,
+    filters,
     services,
     listenerName: ctx.listenerName,
     stats: {
@@ -196,10 +212,10 @@ export function registerMetaProtocolFilter(
     if (!found) {
       throw new TypeError("Cannot build the MetaProtocol filter: the context has no proxy services");
     }
-    const cfg = compileMetaFilter(tc, found.path, ctx, found.services);
+    const cfg = compileMetaFilter(tc, found.path, ctx, found.services, found.direction);
     return {
       handle: (conn) => serve(conn, cfg),
-      close: () => Promise.resolve(),
+      close: () => cfg.filters?.close() ?? Promise.resolve(),
     };
   });
 }

@@ -17,6 +17,7 @@ import type {
   UpstreamFailure,
 } from "../upstream/connection.ts";
 import type { MetaFilterConfig } from "./filter_config.ts";
+import type { FilterTarget, RequestObserver } from "./filter_chain.ts";
 import type { Route } from "./route_table.ts";
 
 /** Metadata key the proxy adds with the application protocol name. */
@@ -71,6 +72,20 @@ export function routeRequest(ds: Downstream, decoded: Frame): void {
     );
     return;
   }
+  if (cfg.filters) {
+    // Configured filters (global rate limit, metadata exchange, stats, tracing) run first; see filter_chain.ts.
+    cfg.filters.run({ frame, headers, mutation, generatedRequestId: mutation.has(REQUEST_ID_KEY) }, req);
+    return;
+  }
+  forward(req, cfg, frame, headers);
+}
+
+function forward(
+  req: ActiveRequest,
+  cfg: MetaFilterConfig,
+  frame: Frame,
+  headers: Map<string, string>,
+): void {
   const route = cfg.routes.current()?.match(headers);
   if (!route) {
     req.localReply(
@@ -93,7 +108,10 @@ export function routeRequest(ds: Downstream, decoded: Frame): void {
 }
 
 /** One request in flight. */
-class ActiveRequest implements UpstreamCallbacks, Expirable {
+class ActiveRequest implements UpstreamCallbacks, Expirable, FilterTarget {
+  /** Observers from the filter chain (undefined when no filter is configured). */
+  observer: RequestObserver | undefined = undefined;
+  #response: Frame | undefined;
   #ds: Downstream;
   #frame: Frame;
   #headers: Map<string, string>;
@@ -118,6 +136,14 @@ class ActiveRequest implements UpstreamCallbacks, Expirable {
     this.#frame = frame;
     this.#headers = headers;
     this.#mutation = mutation;
+  }
+
+  proceed(): void {
+    forward(this, this.#ds.cfg, this.#frame, this.#headers);
+  }
+
+  deny(error: { kind: LocalErrorKind; message: string }): void {
+    this.localReply(error.kind, error.message, undefined, false);
   }
 
   start(route: Route): void {
@@ -239,7 +265,12 @@ class ActiveRequest implements UpstreamCallbacks, Expirable {
     const cfg = ds.cfg;
     // Mutate first (the codec re-emits the frame with the upstream id), then restore the client's id.
     let bytes: Uint8Array = frame.bytes;
-    const rm = this.#route!.responseMutation;
+    let rm = this.#route!.responseMutation;
+    if (this.observer?.onResponse) {
+      const m = new Map(rm);
+      this.observer.onResponse(frame, m);
+      rm = m;
+    }
     if (rm.size > 0) {
       const r = codec.encode(frame, rm);
       if (r.kind === "bytes") bytes = r.bytes;
@@ -257,6 +288,7 @@ class ActiveRequest implements UpstreamCallbacks, Expirable {
       resp = new Map();
       for (const [k, v] of frame.metadata) resp.set(k.toLowerCase(), v);
     }
+    this.#response = frame;
     this.#finish(frame.ok ? 0 : 1, undefined, resp, frame.bytes.length, upstream.localAddress);
   }
 
@@ -337,6 +369,14 @@ class ActiveRequest implements UpstreamCallbacks, Expirable {
     cfg.stats.requestActive.dec();
     cfg.stats.request.inc();
     ds.active--;
+    this.observer?.onFinish?.({
+      code: code ?? 0,
+      details,
+      cluster: this.#clusterName,
+      host: this.#host,
+      response: this.#response,
+      responseSize: respSize,
+    });
     if (!log || cfg.accessLogs.length === 0) return;
     const entry: LogEntry = {
       startMs: this.#startWall,

@@ -53,7 +53,7 @@ for (const path of files()) {
       assert.ok([...proxy.listeners.values()][0] > 0);
       assert.ok(logs.filter((l) => l.includes("unsupported")).length <= 1);
       if (short.startsWith("global-ratelimit/")) {
-        assert.match(proxy.warning!, /filters\.ratelimit.*not implemented/);
+        assert.doesNotMatch(proxy.warning ?? "", /filters\.ratelimit/); // implemented
       }
     } finally {
       await proxy.close();
