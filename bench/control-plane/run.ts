@@ -181,13 +181,13 @@ try {
       await replaceSection(
         "Control plane",
         `${SERVICES} ServiceEntries (one MetaProtocol port each, a VIP, ${ENDPOINTS_PER_SERVICE} endpoints), ` +
-          `${SERVICES} DestinationRules (v1/v2), ${SERVICES / 10} MetaRouters (20/80-style split), in ` +
+          `${SERVICES} DestinationRules (v1/v2), ${SERVICES / 10} MetaRouters (10/90 split), in ` +
           `${files} YAML files of a config directory; ${CLIENTS} raw SotW ADS streams shaped like proxies (CDS/LDS wildcard, ` +
           `EDS/RDS for every name, all resources decoded, ACKed; distinct node ids, one namespace) on the control plane ` +
           `subprocess (\`main.ts --mode=control\`). Change latency: from the file write to the last client ` +
           `applying the new RouteConfiguration (directory watch debounce 100 ms + model debounce 50 ms ` +
           `included). \`deno run -A bench/control-plane/run.ts --write\`.\n\n${table}\n\n${verdict}\n\n` +
-          `Conditions: ${await conditions()}.`,
+          `Conditions: ${await conditions()}; other engineers' tests and benchmarks may share the machine (check the load average).`,
       );
       console.log("bench/RESULTS.md updated");
     }
