@@ -171,7 +171,8 @@ export class ZipkinReporter {
     const task = fetch(url, {
       method: "POST",
       client: this.#client,
-      headers: { "content-type": "application/json", host: this.settings.collectorHostname },
+      // fetch cannot set Host: the collector sees its address, not collector_hostname (documented).
+      headers: { "content-type": "application/json" },
       body: JSON.stringify(spans),
     }).then(async (res) => {
       await res.body?.cancel();
