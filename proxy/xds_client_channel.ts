@@ -14,6 +14,9 @@ import { TypeUrls } from "../crds/protos.ts";
 import type { Obj } from "./config_util.ts";
 import { newTypeState, type TypeState } from "./xds_client_state.ts";
 
+/** Largest xDS response accepted (grpc-js default: 4 MiB). */
+const MAX_XDS_MESSAGE_BYTES = 256 * 1024 * 1024;
+
 /** ADS method path. */
 export const ADS_PATH = "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources";
 /** Aeraki's MetaRDS method path (same messages as ADS). */
@@ -52,7 +55,11 @@ export class XdsChannel {
     this.#opts = options;
     this.target = options.target;
     this.types = new Map(options.types.map((t) => [t, newTypeState(t)]));
-    this.#client = new grpc.Client(options.target, grpc.credentials.createInsecure());
+    // grpc-js caps received messages at 4 MiB by default; a mesh of 10,000 services sends LDS responses
+    // larger than that, so the cap is raised (the control plane is trusted, and still bounded here).
+    this.#client = new grpc.Client(options.target, grpc.credentials.createInsecure(), {
+      "grpc.max_receive_message_length": MAX_XDS_MESSAGE_BYTES,
+    });
     this.#connect();
   }
 

@@ -133,7 +133,10 @@ export class FakeKubeApi {
 
   /** Forgets the event history: a watch from any resourceVersion issued so far gets 410 Gone. */
   compact(): void {
-    this.#compactedRv = this.#rv + 1;
+    // As etcd: compaction happens at a revision that exists, so a fresh list (which returns the current
+    // resourceVersion) can be watched from again, while every older version gets 410.
+    this.#rv++;
+    this.#compactedRv = this.#rv;
     this.#log = [];
   }
 
