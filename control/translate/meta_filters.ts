@@ -27,6 +27,8 @@ export function adsConfigSource(): Obj {
 export interface AppProtocol {
   readonly name: string;
   readonly codec: string;
+  /** The codec's config (Any, canonical), when the ApplicationProtocol carries one. */
+  readonly codecConfig?: Readonly<Record<string, unknown>>;
 }
 
 /** Overrides of {@linkcode outboundMetaFilter} for a listener shared by several services. */
@@ -83,11 +85,10 @@ function metaFilter(config: Obj): Obj {
 
 // Aeraki 1.3.0 fills the deprecated `application_protocol` + `codec`; metamesh proxies prefer `protocol`.
 function protocolFields(protocol: AppProtocol): Obj {
-  return {
-    application_protocol: protocol.name,
-    codec: { name: protocol.codec },
-    protocol: { name: protocol.name, codec: { name: protocol.codec } },
-  };
+  const codec = protocol.codecConfig
+    ? { name: protocol.codec, config: protocol.codecConfig }
+    : { name: protocol.codec };
+  return { application_protocol: protocol.name, codec, protocol: { name: protocol.name, codec } };
 }
 
 function commonFilters(host: string): Obj[] {

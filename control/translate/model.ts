@@ -21,7 +21,7 @@ import type {
 } from "../../crds/resources/mod.ts";
 import { collectEndpoints, type MeshEndpoint } from "./model_endpoints.ts";
 import { resolveShortName, serviceFqdn } from "./names.ts";
-import { detectProtocol, type PortProtocol } from "./protocols.ts";
+import { codecConfigOf, detectProtocol, type PortProtocol } from "./protocols.ts";
 
 export type { MeshEndpoint } from "./model_endpoints.ts";
 
@@ -70,6 +70,8 @@ export interface MeshModel {
   readonly gateways: readonly Gateway[];
   /** ApplicationProtocol name → codec (built-ins are added by `detectProtocol`). */
   readonly codecs: ReadonlyMap<string, string>;
+  /** Codec configs (Any, canonical) by application protocol name: a declarative codec's description. */
+  readonly codecConfigs: ReadonlyMap<string, Readonly<Record<string, unknown>>>;
   /** Secrets by `namespace/name` (Redis auth). */
   readonly secrets: ReadonlyMap<string, Secret>;
   /** Things translated differently than written (conflicts, unknown protocols), for logs and status. */
@@ -86,8 +88,12 @@ export function buildMeshModel(resources: Iterable<Resource>): MeshModel {
   const all = bucket(resources);
   const warnings: string[] = [];
   const codecs = new Map<string, string>();
+  const codecConfigs = new Map<string, Readonly<Record<string, unknown>>>();
   for (const ap of all.ApplicationProtocol) {
-    if (ap.spec.protocol && ap.spec.codec) codecs.set(ap.spec.protocol, ap.spec.codec);
+    if (!ap.spec.protocol || !ap.spec.codec) continue;
+    codecs.set(ap.spec.protocol, ap.spec.codec);
+    const config = codecConfigOf(ap);
+    if (config) codecConfigs.set(ap.spec.protocol, config);
   }
   const policies = indexPolicies(all);
   const byHost = new Map<string, MeshService>();
@@ -119,7 +125,7 @@ export function buildMeshModel(resources: Iterable<Resource>): MeshModel {
       number: p.port,
       name: p.name ?? "",
       targetPort: typeof p.targetPort === "number" ? p.targetPort : undefined,
-      protocol: detectProtocol(p.name, codecs),
+      protocol: detectProtocol(p.name, codecs, codecConfigs),
     }));
     const clusterIp = spec.clusterIP && spec.clusterIP !== "None" ? [spec.clusterIP] : [];
     const host = serviceFqdn(svc.metadata.name, namespace);
@@ -149,7 +155,7 @@ export function buildMeshModel(resources: Iterable<Resource>): MeshModel {
       number: p.number!,
       name: p.name ?? "",
       targetPort: p.targetPort,
-      protocol: detectProtocol(p.name, codecs),
+      protocol: detectProtocol(p.name, codecs, codecConfigs),
     }));
     for (const host of spec.hosts ?? []) {
       add({
@@ -174,7 +180,7 @@ export function buildMeshModel(resources: Iterable<Resource>): MeshModel {
   }
   const services = [...byHost.values()].sort((a, b) => compare(a.host, b.host));
   const secrets = new Map(all.Secret.map((s) => [`${s.metadata.namespace}/${s.metadata.name}`, s]));
-  return { services, byHost, gateways: all.Gateway, codecs, secrets, warnings };
+  return { services, byHost, gateways: all.Gateway, codecs, codecConfigs, secrets, warnings };
 }
 
 /**

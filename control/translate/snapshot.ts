@@ -183,7 +183,7 @@ function addGatewayListeners(model: MeshModel, node: NodeInfo, out: Mutable): vo
     const ref = `${gwNamespace}/${gw.metadata.name}`;
     for (const server of gw.spec.servers ?? []) {
       const port = server.port?.number;
-      const protocol = detectProtocol(server.port?.name, model.codecs);
+      const protocol = detectProtocol(server.port?.name, model.codecs, model.codecConfigs);
       if (port === undefined || protocol.kind !== "meta") continue;
       const bound = model.services.filter((s) => {
         const mr = s.metaRouter;
