@@ -65,7 +65,7 @@ Deno.test("applyResources: EDS cluster + RDS routes arrive over xDS; a bad updat
   }
 });
 
-Deno.test("applyResources: LDS adds and removes listeners; a filter update keeps the port", async () => {
+Deno.test("applyResources: LDS adds and removes listeners; a filter update keeps the port and drains open connections", async () => {
   const a = startFakeServer({ name: "a" });
   const proxy = await startTestProxy(fakeBootstrap({ clusters: { ca: [a.port] } }));
   try {
@@ -88,9 +88,12 @@ Deno.test("applyResources: LDS adds and removes listeners; a filter update keeps
     const port = proxy.handle.listeners.get("extra")!;
     const c = await FakeClient.connect(port);
     assert.equal((await c.call({ method: "m" })).frame.metadata.get("server"), "a");
-    await c.close();
     assert.equal(proxy.handle.applyResources({ listeners: [listener("extra", "nope", "x2")] }), undefined);
     assert.equal(proxy.handle.listeners.get("extra"), port);
+    // The update drains: the open connection is not dropped and finishes on the config it started with…
+    assert.equal((await c.call({ method: "m" })).frame.metadata.get("server"), "a");
+    await c.close();
+    // …while new connections get the new config.
     const c2 = await FakeClient.connect(port);
     assert.equal((await c2.call({ method: "m" })).frame.metadata.get("error"), "cluster_not_found");
     await c2.close();
