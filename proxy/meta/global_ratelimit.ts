@@ -59,7 +59,7 @@ export class GlobalRateLimit implements MetaFilter {
   #stats: RlsStats;
   #closed = false;
 
-  /** Compiles `cfg` (canonical RateLimit); `statPrefix` is e.g. `meta_protocol.thrift.<stat_prefix>`. */
+  /** Compiles `cfg` (canonical RateLimit); `statPrefix` is e.g. `meta_protocol.<app protocol>.<stat_prefix>`. */
   constructor(cfg: Obj, p: ConfigPath, clusters: ClusterLookup, stats: Stats, statPrefix: string) {
     this.domain = str(cfg.domain, at(p, "domain"));
     if (!this.domain) fail(at(p, "domain"), "domain is required");
