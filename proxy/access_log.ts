@@ -89,13 +89,17 @@ function operator(name: string, arg: string | undefined): (e: LogEntry) => strin
   }
 }
 
-/** Compiles an Envoy text format string into a renderer. */
-export function compileFormat(format: string): (e: LogEntry) => string {
+/**
+ * Compiles an Envoy text format string into a renderer. The lower-cased keys of its `%REQ(X)%` operators
+ * are added to `requestKeys` when given (the router generates `x-request-id` only when something reads it).
+ */
+export function compileFormat(format: string, requestKeys?: Set<string>): (e: LogEntry) => string {
   const parts: Part[] = [];
   const re = /%([A-Z_]+)(?:\(([^)]*)\))?(?::\d+)?%/g;
   let last = 0;
   for (const m of format.matchAll(re)) {
     if (m.index! > last) parts.push(format.slice(last, m.index));
+    if (m[1] === "REQ") requestKeys?.add((m[2] ?? "").split("?")[0].toLowerCase());
     parts.push(operator(m[1], m[2]));
     last = m.index! + m[0].length;
   }
@@ -164,6 +168,8 @@ export class LogSink {
 /** A compiled access logger: renders and queues one line per entry. */
 export interface AccessLogger {
   log(e: LogEntry): void;
+  /** Lower-cased request metadata keys its format reads (`%REQ(X)%`). */
+  readonly requestKeys: ReadonlySet<string>;
 }
 
 /**
@@ -185,11 +191,13 @@ export function compileAccessLog(cfg: Obj, p: ConfigPath, sinks: Map<string, Log
   if (!sink) sinks.set(path, sink = new LogSink(path));
   const s = sink;
   const lf = obj(tc.log_format, at(p, "typed_config.log_format"));
+  const requestKeys = new Set<string>();
   if (lf.json_format !== undefined) {
     const fields = Object.entries(obj(lf.json_format, at(p, "typed_config.log_format.json_format"))).map(
-      ([k, v]) => [k, compileFormat(String(v))] as const,
+      ([k, v]) => [k, compileFormat(String(v), requestKeys)] as const,
     );
     return {
+      requestKeys,
       log(e) {
         const o: Record<string, string> = {};
         for (const [k, f] of fields) o[k] = f(e);
@@ -206,6 +214,6 @@ export function compileAccessLog(cfg: Obj, p: ConfigPath, sinks: Map<string, Log
     ? tc.format
     : DEFAULT_FORMAT;
   if (!format.endsWith("\n")) format += "\n";
-  const render = compileFormat(format);
-  return { log: (e) => s.write(render(e)) };
+  const render = compileFormat(format, requestKeys);
+  return { requestKeys, log: (e) => s.write(render(e)) };
 }

@@ -1,22 +1,29 @@
 /**
  * Write coalescing for one connection: frames pushed during one tick (for example every response decoded
- * from one upstream read) leave in a single `write` call. Writes are never interleaved.
+ * from one upstream read) leave in a single `write` call. Writes are never interleaved. A single queued
+ * frame is written as is; several are copied into one scratch buffer the writer keeps and reuses (one
+ * write is in flight at a time, so the buffer is free again once it resolves).
  *
  * @module
  */
 
 /** Bytes a writer may hold for a peer that does not read before the connection is dropped. */
 export const MAX_QUEUED = 64 * 1024 * 1024;
+/** Largest batch copied into the reusable scratch buffer; bigger batches get a buffer of their own. */
+export const MAX_SCRATCH = 64 * 1024;
 
 /** Queues frames and writes them in batches; see module doc. */
 export class ConnWriter {
   #conn: Deno.Conn;
   #queue: Uint8Array[] = [];
+  #spare: Uint8Array[] = [];
   #queued = 0;
   #busy = false;
   #closed = false;
   #onError: (error: unknown) => void;
   #idle: (() => void) | undefined;
+  #scratch: Uint8Array | undefined;
+  #drainTask = () => this.#drain();
   /** Bytes written so far. */
   written = 0;
 
@@ -50,7 +57,7 @@ export class ConnWriter {
     }
     if (!this.#busy) {
       this.#busy = true;
-      queueMicrotask(() => this.#drain());
+      queueMicrotask(this.#drainTask);
     }
   }
 
@@ -77,12 +84,14 @@ export class ConnWriter {
     try {
       while (this.#queue.length > 0 && !this.#closed) {
         const q = this.#queue;
-        const chunk = q.length === 1 ? q[0] : concat(q, this.#queued);
-        this.#queue = [];
+        const chunk = q.length === 1 ? q[0] : this.#batch(q, this.#queued);
+        this.#queue = this.#spare; // the two queue arrays alternate: no new array per batch
         this.#queued = 0;
-        let off = 0;
+        let off = await this.#conn.write(chunk);
         while (off < chunk.length) off += await this.#conn.write(chunk.subarray(off));
         this.written += chunk.length;
+        q.length = 0;
+        this.#spare = q;
       }
     } catch (error) {
       this.close();
@@ -94,11 +103,20 @@ export class ConnWriter {
       idle?.();
     }
   }
+
+  /** `q` (total length `size`) in one array: a view of the scratch buffer when the batch is small. */
+  #batch(q: readonly Uint8Array[], size: number): Uint8Array {
+    if (size > MAX_SCRATCH) return concat(q, size);
+    if (this.#scratch === undefined || this.#scratch.length < size) {
+      this.#scratch = new Uint8Array(Math.min(MAX_SCRATCH, Math.max(size, 4096) * 2));
+    }
+    return concat(q, size, this.#scratch);
+  }
 }
 
-/** Concatenates `parts` (total length `size`). */
-export function concat(parts: readonly Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
+/** Concatenates `parts` (total length `size`) into `into` (a new array by default); returns the filled view. */
+export function concat(parts: readonly Uint8Array[], size: number, into?: Uint8Array): Uint8Array {
+  const out = into ? into.subarray(0, size) : new Uint8Array(size);
   let off = 0;
   for (const p of parts) {
     out.set(p, off);

@@ -2,7 +2,9 @@
  * Request deadlines without one timer per request: entries with the same timeout expire in the order they
  * were added, so each distinct timeout gets a FIFO queue and a single timer armed for its oldest live entry.
  * Finished requests are skipped lazily (and trimmed from the head as new ones arrive), so a queue holds
- * about as many entries as there are requests in flight.
+ * about as many entries as there are requests in flight. A skipped slot is cleared at once: a finished
+ * request left reachable from the array (until the next compaction) would survive young-generation GCs
+ * and be promoted, which made the old generation grow by megabytes per second under load.
  *
  * @module
  */
@@ -13,58 +15,68 @@ export interface Expirable {
   expired(): void;
 }
 
-interface Entry {
-  at: number;
-  item: Expirable;
-}
-
 class Queue {
   #ms: number;
-  #entries: Entry[] = [];
+  /** Parallel arrays (no entry object per request): due times and items, live from `#head`. */
+  #ats: number[] = [];
+  #items: (Expirable | undefined)[] = [];
   #head = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #fireTask = () => this.#fire();
 
   constructor(ms: number) {
     this.#ms = ms;
   }
 
   add(item: Expirable): void {
-    while (this.#head < this.#entries.length && !this.#entries[this.#head].item.live()) this.#head++;
-    if (this.#head > 1024 && this.#head * 2 > this.#entries.length) {
-      this.#entries = this.#entries.slice(this.#head);
-      this.#head = 0;
-    }
-    this.#entries.push({ at: performance.now() + this.#ms, item });
+    const items = this.#items;
+    let head = this.#head;
+    while (head < items.length && !items[head]!.live()) items[head++] = undefined; // let it be collected
+    this.#head = head;
+    if (head > 1024 && head * 2 > items.length) this.#compact();
+    this.#ats.push(performance.now() + this.#ms);
+    this.#items.push(item);
     if (this.#timer === undefined) this.#arm();
   }
 
   close(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.#entries = [];
+    this.#ats = [];
+    this.#items = [];
+    this.#head = 0;
+  }
+
+  #compact(): void {
+    this.#ats = this.#ats.slice(this.#head);
+    this.#items = this.#items.slice(this.#head);
     this.#head = 0;
   }
 
   #arm(): void {
-    const first = this.#entries[this.#head];
-    this.#timer = first === undefined
-      ? undefined
-      : setTimeout(() => this.#fire(), Math.max(0, first.at - performance.now()));
+    this.#timer = this.#head < this.#items.length
+      ? setTimeout(this.#fireTask, Math.max(0, this.#ats[this.#head] - performance.now()))
+      : undefined;
   }
 
   #fire(): void {
-    const now = performance.now();
+    const t = performance.now();
     const due: Expirable[] = [];
-    while (this.#head < this.#entries.length) {
-      const e = this.#entries[this.#head];
-      if (e.item.live() && e.at > now) break;
-      this.#head++;
-      if (e.item.live()) due.push(e.item);
+    const ats = this.#ats, items = this.#items;
+    let head = this.#head;
+    while (head < items.length) {
+      const item = items[head]!;
+      const live = item.live();
+      if (live && ats[head] > t) break;
+      items[head++] = undefined;
+      if (live) due.push(item);
     }
-    if (this.#head === this.#entries.length) {
-      this.#entries = [];
+    this.#head = head;
+    if (head === items.length) {
+      this.#ats = [];
+      this.#items = [];
       this.#head = 0;
-    }
+    } else if (head > 1024 && head * 2 > items.length) this.#compact();
     this.#arm();
     for (const item of due) if (item.live()) item.expired();
   }

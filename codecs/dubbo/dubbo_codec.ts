@@ -174,11 +174,12 @@ export class DubboCodec implements Codec {
 
   /** Writes `id` as the int64 at offset 4 of `bytes`; see {@linkcode Codec.setRequestId}. */
   setRequestId(_frame: Frame, bytes: Uint8Array, id: RequestId): Uint8Array {
-    const view = new DataView(bytes.buffer, bytes.byteOffset, HEADER_SIZE);
-    if (typeof id === "bigint") view.setBigUint64(REQUEST_ID_OFFSET, BigInt.asUintN(64, id));
-    else {
-      view.setUint32(REQUEST_ID_OFFSET, Math.floor(id / 0x100000000));
-      view.setUint32(REQUEST_ID_OFFSET + 4, id >>> 0);
+    if (typeof id === "bigint") {
+      new DataView(bytes.buffer, bytes.byteOffset, HEADER_SIZE)
+        .setBigUint64(REQUEST_ID_OFFSET, BigInt.asUintN(64, id));
+    } else {
+      writeU32(bytes, REQUEST_ID_OFFSET, Math.floor(id / 0x100000000));
+      writeU32(bytes, REQUEST_ID_OFFSET + 4, id >>> 0);
     }
     return bytes;
   }
@@ -226,6 +227,13 @@ function writeHeader(
   out[STATUS_OFFSET] = status;
   out.set(request.subarray(REQUEST_ID_OFFSET, BODY_LENGTH_OFFSET), REQUEST_ID_OFFSET);
   new DataView(out.buffer, out.byteOffset).setInt32(BODY_LENGTH_OFFSET, bodyLength);
+}
+
+function writeU32(out: Uint8Array, at: number, v: number): void {
+  out[at] = v >>> 24;
+  out[at + 1] = (v >>> 16) & 0xff;
+  out[at + 2] = (v >>> 8) & 0xff;
+  out[at + 3] = v & 0xff;
 }
 
 function fail(reason: string): DecodeResult {

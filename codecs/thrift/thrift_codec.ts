@@ -178,11 +178,11 @@ export class ThriftCodec implements Codec {
   }
 
   encode(frame: Frame, mutation: ReadonlyMap<string, string>): EncodeResult {
+    if (mutation.size === 0) return { kind: "bytes", bytes: frame.bytes };
     const facts = frame.private as ThriftFrameFacts;
     if (facts.transport !== "header") {
       return { kind: "not-applicable", reason: `Thrift ${facts.transport} transport carries no headers` };
     }
-    if (mutation.size === 0) return { kind: "bytes", bytes: frame.bytes };
     const info = parseHeader(frame.bytes, frame.bytes.length);
     const out = typeof info === "string"
       ? info

@@ -18,6 +18,7 @@ import { LOCAL_RATELIMIT_TYPE, LocalRateLimiter } from "./local_ratelimit.ts";
 import type { MetaFilterChain } from "./filter_chain.ts";
 import { CHAIN_FILTERS, type ChainEntry, compileFilterChain } from "./filter_factory.ts";
 import type { RouteTable } from "./route_table.ts";
+import { REQUEST_ID_KEY } from "./router.ts";
 import { RouteTable as Table } from "./route_table.ts";
 
 /** The MetaProtocolProxy type URL. */
@@ -80,6 +81,11 @@ export interface MetaFilterConfig {
   readonly accessLogs: readonly AccessLogger[];
   readonly idleTimeoutMs: number | undefined;
   readonly rateLimit: LocalRateLimiter | undefined;
+  /**
+   * Whether every request without an `x-request-id` gets one before routing (an access log reads it or
+   * tracing is configured); otherwise only requests whose route mutates them do. See `addRequestId`.
+   */
+  readonly requestIdEager: boolean;
   /** Global rate limit, metadata exchange, Istio stats and tracing; `undefined` when none is configured. */
   readonly filters: MetaFilterChain | undefined;
   readonly stats: MetaStats;
@@ -179,6 +185,7 @@ export function compileMetaFilter(
     routes,
     accessLogs,
     idleTimeoutMs: idle && idle > 0 ? idle : undefined,
+    requestIdEager: tc.tracing !== undefined || accessLogs.some((l) => l.requestKeys.has(REQUEST_ID_KEY)),
     rateLimit,
     filters,
     services,

@@ -44,6 +44,22 @@ const FAILURE_DETAILS: Record<UpstreamFailure, string> = {
   bad_response: "upstream_bad_response",
 };
 
+/**
+ * Adds a generated `x-request-id` to the request's headers and to its mutation (so the upstream sees it).
+ *
+ * Aeraki's router does this for every request that lacks one. metamesh does it only when something uses
+ * the id, because adding it to the mutation forces the codec to re-encode the frame (Dubbo: the whole
+ * attachment map; THeader: the header) on every request: when an access log reads `%REQ(X-REQUEST-ID)%`
+ * or tracing is configured (`MetaFilterConfig.requestIdEager`: generated before any filter runs), or when
+ * the matched route has a request mutation (the frame is re-encoded anyway; generated after route
+ * matching, so routes never match on a generated id). An id the client sent is always kept and forwarded.
+ */
+export function addRequestId(headers: Map<string, string>, mutation: Map<string, string>): void {
+  const uuid = crypto.randomUUID();
+  headers.set(REQUEST_ID_KEY, uuid);
+  mutation.set(REQUEST_ID_KEY, uuid);
+}
+
 /** Routes one decoded request or oneway frame (its bytes are copied; the read buffer may move on). */
 export function routeRequest(ds: Downstream, decoded: Frame): void {
   const cfg = ds.cfg;
@@ -57,11 +73,7 @@ export function routeRequest(ds: Downstream, decoded: Frame): void {
   for (const [k, v] of frame.metadata) headers.set(k.toLowerCase(), v);
   headers.set(APP_PROTOCOL_KEY, cfg.appName);
   const mutation = new Map<string, string>();
-  if (!headers.has(REQUEST_ID_KEY)) {
-    const uuid = crypto.randomUUID();
-    headers.set(REQUEST_ID_KEY, uuid);
-    mutation.set(REQUEST_ID_KEY, uuid);
-  }
+  if (cfg.requestIdEager && !headers.has(REQUEST_ID_KEY)) addRequestId(headers, mutation);
   const req = new ActiveRequest(ds, frame, headers, mutation);
   if (cfg.rateLimit && !cfg.rateLimit.allow(headers)) {
     req.localReply(
@@ -156,6 +168,9 @@ class ActiveRequest implements UpstreamCallbacks, Expirable, FilterTarget {
       this.#clusterName = w.names[i];
     } else {
       this.#clusterName = route.cluster;
+    }
+    if (route.requestMutation.size > 0 && !this.#headers.has(REQUEST_ID_KEY)) {
+      addRequestId(this.#headers, this.#mutation); // the request is re-encoded anyway
     }
     for (const [k, v] of route.requestMutation) this.#mutation.set(k, v);
     const enc = this.#ds.codec.encode(this.#frame, this.#mutation);

@@ -104,16 +104,19 @@ export class UpstreamConnection {
     if (cb) this.#pending.set(id, cb);
     if (this.#writer) this.#writer.push(bytes);
     else this.#early.push(bytes);
-    if (!cb) this.#free();
-    if (!cb) return NOOP;
-    return {
-      cancel: () => {
-        if (this.#pending.get(id) !== cb) return;
-        this.#pending.delete(id);
-        // Without id rewriting a late response would be taken for the next request's: drop the connection.
-        if (!this.#opts.multiplexed) this.close();
-      },
-    };
+    if (!cb) {
+      this.#free();
+      return NOOP;
+    }
+    return new PendingTicket(this, id, cb);
+  }
+
+  /** Forgets the pending request `id` if it still belongs to `cb` (see {@linkcode Ticket}). */
+  cancel(id: RequestId, cb: UpstreamCallbacks): void {
+    if (this.#pending.get(id) !== cb) return;
+    this.#pending.delete(id);
+    // Without id rewriting a late response would be taken for the next request's: drop the connection.
+    if (!this.#opts.multiplexed) this.close();
   }
 
   /** Closes the connection; pending requests get `upstream_reset`. Idempotent. */
@@ -250,3 +253,20 @@ export class UpstreamConnection {
 }
 
 const NOOP: Ticket = { cancel() {} };
+
+/** The ticket of a request waiting for its response: a plain record, no closure per request. */
+class PendingTicket implements Ticket {
+  #conn: UpstreamConnection;
+  #id: RequestId;
+  #cb: UpstreamCallbacks;
+
+  constructor(conn: UpstreamConnection, id: RequestId, cb: UpstreamCallbacks) {
+    this.#conn = conn;
+    this.#id = id;
+    this.#cb = cb;
+  }
+
+  cancel(): void {
+    this.#conn.cancel(this.#id, this.#cb);
+  }
+}

@@ -37,3 +37,31 @@ Deno.test("conn writer: a peer that stops reading is cut off past the queue cap"
   w.push(chunk); // ignored once closed
   assert.equal(w.pending, 0);
 });
+
+Deno.test("conn writer: batches reuse one scratch buffer without corrupting bytes in flight", async () => {
+  const seen: number[][] = [];
+  let release: (() => void) | undefined;
+  const conn = {
+    async write(b: Uint8Array): Promise<number> {
+      await new Promise<void>((r) => (release = r)); // in flight until released
+      seen.push([...b]); // what the kernel would copy at completion
+      return b.length;
+    },
+  } as unknown as Deno.Conn;
+  const w = new ConnWriter(conn);
+  w.push(Uint8Array.of(1));
+  w.push(Uint8Array.of(2, 3));
+  await new Promise((r) => setTimeout(r, 0)); // first batch in flight
+  w.push(Uint8Array.of(4)); // queued while the scratch buffer is still being written
+  w.push(Uint8Array.of(5, 6));
+  release!();
+  await new Promise((r) => setTimeout(r, 0));
+  release!();
+  await w.flushed();
+  w.push(Uint8Array.of(7)); // a single frame is written as is
+  await new Promise((r) => setTimeout(r, 0));
+  release!();
+  await w.flushed();
+  assert.deepEqual(seen, [[1, 2, 3], [4, 5, 6], [7]]);
+  assert.equal(w.written, 7);
+});
