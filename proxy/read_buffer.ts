@@ -22,7 +22,9 @@ export class ReadBuffer {
 
   /** Unconsumed bytes (a view; valid until the next `read`/`consume`). */
   view(): Uint8Array {
-    return this.#buf.subarray(this.#start, this.#end);
+    return this.#start === 0 && this.#end === this.#buf.length
+      ? this.#buf
+      : this.#buf.subarray(this.#start, this.#end);
   }
 
   /** Number of unconsumed bytes. */
@@ -37,12 +39,26 @@ export class ReadBuffer {
   }
 
   /**
-   * Reads once from `conn` into the free tail, making room for at least `want` buffered bytes.
-   * Returns the byte count, or `null` on EOF. Throws `RangeError` when `want` exceeds the cap.
+   * The free tail to read into, after making room for at least `want` buffered bytes; report what was
+   * read with {@linkcode ReadBuffer.filled}. When nothing is buffered this is the whole buffer itself (no
+   * new view per read). Throws `RangeError` when `want` exceeds the cap.
+   *
+   * The read loop calls `conn.read(buf.tail(want))` directly rather than through an async helper, which
+   * would add a promise per read.
    */
-  async read(conn: Deno.Conn, want = 0): Promise<number | null> {
+  tail(want = 0): Uint8Array {
     this.#reserve(want);
-    const n = await conn.read(this.#buf.subarray(this.#end));
+    return this.#end === 0 ? this.#buf : this.#buf.subarray(this.#end);
+  }
+
+  /** Marks `n` bytes just read into {@linkcode ReadBuffer.tail} as buffered. */
+  filled(n: number): void {
+    this.#end += n;
+  }
+
+  /** Reads once from `conn` into the free tail (see `tail`); the byte count, or `null` on EOF. */
+  async read(conn: Deno.Conn, want = 0): Promise<number | null> {
+    const n = await conn.read(this.tail(want));
     if (n !== null) this.#end += n;
     return n;
   }

@@ -51,6 +51,14 @@ export interface DubboRequestPrivate {
 const RESPONSE_FLAG = SERIALIZATION_HESSIAN2;
 const HEARTBEAT_RESPONSE_FLAG = FLAG_EVENT | SERIALIZATION_HESSIAN2;
 
+/** The metadata of responses and heartbeats (never parsed): one shared map that refuses writes. */
+class NoMetadata extends Map<string, string> {
+  override set(key: string, _value: string): this {
+    throw new TypeError(`Cannot set '${key}': Dubbo response metadata is read-only`);
+  }
+}
+const NO_METADATA: Map<string, string> = new NoMetadata();
+
 const NEED_HEADER: DecodeResult = { kind: "need-more", atLeast: HEADER_SIZE };
 const NO_REPLY_KINDS = new Set<Frame["type"]>(["oneway", "heartbeat"]);
 
@@ -113,14 +121,14 @@ export class DubboCodec implements Codec {
     }
     const size = HEADER_SIZE + bodyLength;
     if (input.length < size) return { kind: "need-more", atLeast: size };
-    const bytes = input.subarray(0, size);
+    const bytes = size === input.length ? input : input.subarray(0, size);
     const requestId = readRequestId(bytes);
     if ((flag & FLAG_EVENT) !== 0) {
-      return found({ type: "heartbeat", requestId, bytes, metadata: new Map(), ok: true, operation: "" });
+      return found({ type: "heartbeat", requestId, bytes, metadata: NO_METADATA, ok: true, operation: "" });
     }
     if (isRequest) return this.#decodeRequest(bytes, flag, requestId);
     if (status !== Status.OK) {
-      return found({ type: "error", requestId, bytes, metadata: new Map(), ok: false, operation: "" });
+      return found({ type: "error", requestId, bytes, metadata: NO_METADATA, ok: false, operation: "" });
     }
     return this.#decodeResponse(bytes, requestId);
   }
@@ -153,7 +161,7 @@ export class DubboCodec implements Codec {
     }
     const exception = kind === ResponseType.EXCEPTION || kind === ResponseType.EXCEPTION_WITH_ATTACHMENTS;
     const type = exception ? "error" : "response";
-    return found({ type, requestId, bytes, metadata: new Map(), ok: !exception, operation: "" });
+    return found({ type, requestId, bytes, metadata: NO_METADATA, ok: !exception, operation: "" });
   }
 
   /** Applies `mutation` to a request's attachments; see {@linkcode Codec.encode}. */

@@ -138,7 +138,12 @@ export class ThriftCodec implements Codec {
     if (transport !== "unframed" && walked !== end) return error(`${end - walked} trailing bytes in frame`);
     if (this.#transport === "auto") this.#transport = transport;
     if (this.#options.protocol === "auto") this.#protocol = protocol;
-    return this.#frame(input.subarray(0, walked), transport, protocol, header);
+    return this.#frame(
+      walked === input.length ? input : input.subarray(0, walked),
+      transport,
+      protocol,
+      header,
+    );
   }
 
   #frame(bytes: Uint8Array, transport: TransportKind, protocol: ProtocolKind, header: HeaderInfo | null) {

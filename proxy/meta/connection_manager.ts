@@ -59,10 +59,12 @@ class ConnectionManager implements Downstream {
     let want = 0;
     try {
       while (!this.#closed) {
-        if ((await buf.read(this.#conn, want)) === null) {
+        const n = await this.#conn.read(buf.tail(want));
+        if (n === null) {
           if (this.active > 0) st.cxDestroyRemoteWithActiveRq.inc();
           break;
         }
+        buf.filled(n);
         if (idle !== undefined) this.#lastActivity = performance.now();
         want = 0;
         while (buf.length > 0 && !this.#closed) {

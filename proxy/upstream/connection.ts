@@ -210,7 +210,9 @@ export class UpstreamConnection {
     let want = 0;
     try {
       for (;;) {
-        if ((await buf.read(conn, want)) === null) return;
+        const n = await conn.read(buf.tail(want));
+        if (n === null) return;
+        buf.filled(n);
         want = 0;
         while (buf.length > 0) {
           const r = codec.decode(buf.view());
