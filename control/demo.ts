@@ -11,6 +11,8 @@
  * @module
  */
 import { DubboClient, startDubboServer } from "../tests/support/dubbo_peer.ts";
+import { canConnect, freePort, waitFor } from "../tests/support/net.ts";
+import { adsBootstrap } from "../proxy/ads_bootstrap.ts";
 import { startProxy } from "../proxy/run.ts";
 import { startControlPlane } from "./run.ts";
 import { stderrLog } from "./xds/log.ts";
@@ -44,7 +46,14 @@ export async function runDemo(opts: { logLevel?: string } = {}): Promise<number>
     say(`control plane: watching ${dir} (${plane.store.size} resources), xDS on 127.0.0.1:${plane.xdsPort}`);
 
     const proxy = await startProxy({
-      bootstrap: adsBootstrap(plane.xdsPort),
+      bootstrap: adsBootstrap({
+        xdsPort: plane.xdsPort,
+        node: {
+          id: `sidecar~127.0.0.1~demo-consumer-1.${NAMESPACE}~${NAMESPACE}.svc.cluster.local`,
+          cluster: "demo-consumer",
+          metadata: { NAMESPACE, LABELS: { app: "demo-consumer" } },
+        },
+      }),
       origin: "demo bootstrap",
       log: () => {},
     });
@@ -191,68 +200,6 @@ ${destinations}
 `;
 }
 
-/** An Istio-style sidecar bootstrap that takes everything from ADS. */
-function adsBootstrap(xdsPort: number): Record<string, unknown> {
-  const ads = { ads: {}, resource_api_version: "V3" };
-  return {
-    node: {
-      id: `sidecar~127.0.0.1~demo-consumer-1.${NAMESPACE}~${NAMESPACE}.svc.cluster.local`,
-      cluster: "demo-consumer",
-      metadata: { NAMESPACE, LABELS: { app: "demo-consumer" } },
-    },
-    dynamic_resources: {
-      ads_config: {
-        api_type: "GRPC",
-        transport_api_version: "V3",
-        grpc_services: [{ envoy_grpc: { cluster_name: "xds-grpc" } }],
-      },
-      lds_config: ads,
-      cds_config: ads,
-    },
-    static_resources: {
-      clusters: [{
-        name: "xds-grpc",
-        type: "STATIC",
-        connect_timeout: { seconds: 1, nanos: 0 },
-        load_assignment: {
-          cluster_name: "xds-grpc",
-          endpoints: [{
-            lb_endpoints: [{
-              endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: xdsPort } } },
-            }],
-          }],
-        },
-      }],
-    },
-  };
-}
-
 function say(line: string): void {
   console.log(`[demo] ${line}`);
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
-async function canConnect(port: number): Promise<boolean> {
-  try {
-    (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) {
-      throw new Error(`Cannot wait for ${what}: still not there after ${timeoutMs} ms`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }

@@ -6,11 +6,8 @@
  */
 import "../../codecs/builtin.ts";
 import assert from "node:assert/strict";
-import { stringify } from "yaml";
 import { validateResource } from "../../crds/validate.ts";
-import { startControlPlane } from "../../control/run.ts";
-import { silentLog } from "../../control/xds/log.ts";
-import { startProxy } from "../../proxy/run.ts";
+import { startMesh } from "../support/mesh.ts";
 import { freePort, waitForPort } from "../support/net.ts";
 import { repoRoot } from "../support/paths.ts";
 import { startTrpcServer, TrpcClient } from "../support/trpc_peer.ts";
@@ -42,7 +39,6 @@ Deno.test("declarative tRPC through the control plane: routing on a described me
   const description = await Deno.readTextFile(`${repoRoot}/codecs/protocols/trpc.yaml`);
   const v1 = startTrpcServer("v1"), v2 = startTrpcServer("v2");
   const port = freePort();
-  const dir = await Deno.makeTempDir({ prefix: "metamesh-declarative-" });
   const docs = [
     applicationProtocol(description),
     {
@@ -85,49 +81,10 @@ Deno.test("declarative tRPC through the control plane: routing on a described me
       },
     },
   ];
-  await Deno.writeTextFile(`${dir}/mesh.yaml`, docs.map((d) => stringify(d)).join("---\n"));
-  const plane = await startControlPlane({
-    configDir: dir,
-    xdsPort: 0,
-    adminPort: 0,
-    hostname: "127.0.0.1",
-    log: silentLog,
-  });
-  assert.deepEqual(plane.store.errors(), []);
-  const proxy = await startProxy({
-    bootstrap: {
-      node: {
-        id: `sidecar~127.0.0.1~client-1.${NAMESPACE}~${NAMESPACE}.svc.cluster.local`,
-        metadata: { NAMESPACE },
-      },
-      dynamic_resources: {
-        ads_config: {
-          api_type: "GRPC",
-          transport_api_version: "V3",
-          grpc_services: [{ envoy_grpc: { cluster_name: "xds" } }],
-        },
-        lds_config: { ads: {}, resource_api_version: "V3" },
-        cds_config: { ads: {}, resource_api_version: "V3" },
-      },
-      static_resources: {
-        clusters: [{
-          name: "xds",
-          type: "STATIC",
-          load_assignment: {
-            cluster_name: "xds",
-            endpoints: [{
-              lb_endpoints: [{
-                endpoint: {
-                  address: { socket_address: { address: "127.0.0.1", port_value: plane.xdsPort } },
-                },
-              }],
-            }],
-          },
-        }],
-      },
-    },
+  const mesh = await startMesh({ docs: { "mesh.yaml": docs } });
+  assert.deepEqual(mesh.plane.store.errors(), []);
+  await mesh.addProxy(`sidecar~127.0.0.1~client-1.${NAMESPACE}~${NAMESPACE}.svc.cluster.local`, NAMESPACE, {
     origin: "test",
-    log: () => {},
   });
   let client: TrpcClient | undefined;
   try {
@@ -152,10 +109,8 @@ Deno.test("declarative tRPC through the control plane: routing on a described me
     assert.equal(v1.requests.length, 10);
   } finally {
     client?.close();
-    await proxy.close();
-    await plane.close();
+    await mesh.close();
     await v1.close();
     await v2.close();
-    await Deno.remove(dir, { recursive: true });
   }
 });

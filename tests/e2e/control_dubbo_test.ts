@@ -11,11 +11,10 @@
  */
 import "../../codecs/builtin.ts";
 import assert from "node:assert/strict";
-import { type ControlPlane, startControlPlane } from "../../control/run.ts";
-import { silentLog } from "../../control/xds/log.ts";
-import { type ProxyHandle, startProxy } from "../../proxy/run.ts";
 import { DubboClient, type DubboServer, startDubboServer } from "../support/dubbo_peer.ts";
 import { FakeKubeApi } from "../support/fake_kube_api.ts";
+import { type Mesh, startMesh } from "../support/mesh.ts";
+import { waitFor } from "../support/net.ts";
 import { aerakiPath } from "../support/paths.ts";
 import { parseAllDocuments } from "yaml";
 
@@ -46,58 +45,14 @@ spec:
   ).join("---\n");
 }
 
-/** An Istio sidecar bootstrap taking everything from ADS. */
-function adsBootstrap(xdsPort: number): Record<string, unknown> {
-  const ads = { ads: {}, resource_api_version: "V3" };
-  return {
-    node: {
-      id: `sidecar~127.0.0.1~consumer-1.${NS}~${NS}.svc.cluster.local`,
-      cluster: "dubbo-sample-consumer",
-      metadata: { NAMESPACE: NS, LABELS: { app: "dubbo-sample-consumer" } },
-    },
-    dynamic_resources: {
-      ads_config: {
-        api_type: "GRPC",
-        transport_api_version: "V3",
-        grpc_services: [{ envoy_grpc: { cluster_name: "xds-grpc" } }],
-      },
-      lds_config: ads,
-      cds_config: ads,
-    },
-    static_resources: {
-      clusters: [{
-        name: "xds-grpc",
-        type: "STATIC",
-        connect_timeout: { seconds: 1 },
-        load_assignment: {
-          cluster_name: "xds-grpc",
-          endpoints: [{
-            lb_endpoints: [{
-              endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: xdsPort } } },
-            }],
-          }],
-        },
-      }],
-    },
-  };
-}
-
-async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`Cannot wait for ${what}: not there after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-async function canConnect(port: number): Promise<boolean> {
-  try {
-    (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** The sample's consumer pod: a sidecar whose outbound listener is the sample's fixed port. */
+const CONSUMER = {
+  labels: { app: "dubbo-sample-consumer" },
+  cluster: "dubbo-sample-consumer",
+  origin: "control_dubbo_test",
+  listener: { port: PORT, freeMs: 30_000 },
+};
+const NODE_ID = `sidecar~127.0.0.1~consumer-1.${NS}~${NS}.svc.cluster.local`;
 
 /** Who answered `n` concurrent sayHello calls (`""` for a failed call). */
 async function whoAnswers(client: DubboClient, n: number, iface = DEMO): Promise<string[]> {
@@ -116,13 +71,13 @@ const count = (list: string[], who: string) => list.filter((w) => w === who).len
 
 /** Writes `file` of the sample as `metarouter.yaml` and returns the ms until every reply of a batch satisfies `ok`. */
 async function applyAndMeasure(
-  dir: string,
+  mesh: Mesh,
   file: string,
   client: DubboClient,
   ok: (answers: string[]) => boolean,
 ): Promise<number> {
   const started = performance.now();
-  await Deno.copyFile(aerakiPath(SAMPLE, file), `${dir}/metarouter.yaml`);
+  await mesh.copy(aerakiPath(SAMPLE, file), "metarouter.yaml");
   let elapsed = -1;
   await waitFor(
     async () => {
@@ -136,62 +91,29 @@ async function applyAndMeasure(
   return elapsed;
 }
 
-interface Mesh {
-  dir: string;
-  plane: ControlPlane;
-  proxy: ProxyHandle;
-  peers: DubboServer[];
-}
-
-async function startMesh(): Promise<Mesh> {
+/** The sample's providers, and the mesh on the sample files + their WorkloadEntries with a consumer proxy. */
+async function startSampleMesh(): Promise<{ mesh: Mesh; peers: DubboServer[] }> {
   const v1 = await startDubboServer({ name: "v1" });
   const v2 = await startDubboServer({ name: "v2" });
   const second = await startDubboServer({ name: "second" });
-  const dir = await Deno.makeTempDir({ prefix: "metamesh-control-dubbo-" });
-  for (const file of ["serviceentry.yaml", "destinationrule.yaml", "dubbo-sample.yaml"]) {
-    await Deno.copyFile(aerakiPath(SAMPLE, file), `${dir}/${file}`);
-  }
-  await Deno.writeTextFile(
-    `${dir}/workloads.yaml`,
-    workloadEntries([
-      { name: "provider-v1", app: "dubbo-sample-provider", version: "v1", port: v1.port },
-      { name: "provider-v2", app: "dubbo-sample-provider", version: "v2", port: v2.port },
-      { name: "second-provider", app: "dubbo-sample-second-provider", version: "v2", port: second.port },
-    ]),
-  );
-  const plane = await startControlPlane({
-    configDir: dir,
-    xdsPort: 0,
-    adminPort: 0,
-    hostname: "127.0.0.1",
-    log: silentLog,
+  const files = ["serviceentry.yaml", "destinationrule.yaml", "dubbo-sample.yaml"];
+  const mesh = await startMesh({
+    files: Object.fromEntries(files.map((f) => [f, aerakiPath(SAMPLE, f)])),
+    docs: {
+      "workloads.yaml": workloadEntries([
+        { name: "provider-v1", app: "dubbo-sample-provider", version: "v1", port: v1.port },
+        { name: "provider-v2", app: "dubbo-sample-provider", version: "v2", port: v2.port },
+        { name: "second-provider", app: "dubbo-sample-second-provider", version: "v2", port: second.port },
+      ]),
+    },
   });
-  await waitFor(
-    async () => !(await canConnect(PORT)),
-    30_000,
-    `port ${PORT} to be free (another Dubbo test?)`,
-  );
-  const proxy = await startProxy({
-    bootstrap: adsBootstrap(plane.xdsPort),
-    origin: "control_dubbo_test",
-    log: () => {},
-  });
-  await waitFor(() => canConnect(PORT), 10_000, `the proxy to get 0.0.0.0_${PORT} over ADS`);
-  return { dir, plane, proxy, peers: [v1, v2, second] };
-}
-
-async function stopMesh(mesh: Mesh, ...more: { close(): unknown }[]) {
-  for (const c of more) await c.close();
-  await mesh.proxy.close();
-  await mesh.plane.close();
-  for (const p of mesh.peers) await p.close();
-  await Deno.remove(mesh.dir, { recursive: true });
+  await mesh.addProxy(NODE_ID, NS, CONSUMER);
+  return { mesh, peers: [v1, v2, second] };
 }
 
 Deno.test("control dubbo: Aeraki sample unchanged; MetaRouter v1 → v2 → 20/80 follow within 1 s; plane restart", async () => {
-  const mesh = await startMesh();
+  const { mesh, peers } = await startSampleMesh();
   let client = await DubboClient.connect(PORT);
-  let plane = mesh.plane;
   try {
     // Both sample services share 0.0.0.0_20880, told apart by their `interface` annotation.
     const before = await whoAnswers(client, 20);
@@ -199,9 +121,9 @@ Deno.test("control dubbo: Aeraki sample unchanged; MetaRouter v1 → v2 → 20/8
     assert.ok(count(before, "v1") > 0 && count(before, "v2") > 0, "no MetaRouter: the whole service");
     assert.deepEqual(new Set(await whoAnswers(client, 10, SECOND)), new Set(["second"]));
 
-    const toV1 = await applyAndMeasure(mesh.dir, "metarouter-v1.yaml", client, (a) => count(a, "v1") === 10);
-    const toV2 = await applyAndMeasure(mesh.dir, "metarouter-v2.yaml", client, (a) => count(a, "v2") === 10);
-    const toSplit = await applyAndMeasure(mesh.dir, "traffic-split.yaml", client, (a) => count(a, "v1") > 0);
+    const toV1 = await applyAndMeasure(mesh, "metarouter-v1.yaml", client, (a) => count(a, "v1") === 10);
+    const toV2 = await applyAndMeasure(mesh, "metarouter-v2.yaml", client, (a) => count(a, "v2") === 10);
+    const toSplit = await applyAndMeasure(mesh, "traffic-split.yaml", client, (a) => count(a, "v1") > 0);
     console.log(
       `MetaRouter followed in: v1 ${toV1.toFixed(0)} ms, v2 ${toV2.toFixed(0)} ms, split ${
         toSplit.toFixed(0)
@@ -220,22 +142,15 @@ Deno.test("control dubbo: Aeraki sample unchanged; MetaRouter v1 → v2 → 20/8
     // Control plane gone: the proxy keeps routing on its last config.
     let dropped = false;
     client.closed.then(() => dropped = true);
-    const xdsPort = plane.xdsPort;
-    await plane.close();
+    await mesh.stopPlane();
     await new Promise((r) => setTimeout(r, 300));
     const orphan = await whoAnswers(client, 100);
     assert.equal(count(orphan, "v1") + count(orphan, "v2"), 100, "still routed without a control plane");
     assert.ok(count(orphan, "v1") > 0 && count(orphan, "v2") > 0, "still the 20/80 split");
 
     // Restarted on the same port: the proxy resynchronises; a new MetaRouter applies; the client never drops.
-    await Deno.copyFile(aerakiPath(SAMPLE, "metarouter-v1.yaml"), `${mesh.dir}/metarouter.yaml`);
-    plane = await startControlPlane({
-      configDir: mesh.dir,
-      xdsPort,
-      adminPort: 0,
-      hostname: "127.0.0.1",
-      log: silentLog,
-    });
+    await mesh.copy(aerakiPath(SAMPLE, "metarouter-v1.yaml"), "metarouter.yaml");
+    await mesh.startPlane();
     await waitFor(
       async () => count(await whoAnswers(client, 10), "v1") === 10,
       10_000,
@@ -243,7 +158,7 @@ Deno.test("control dubbo: Aeraki sample unchanged; MetaRouter v1 → v2 → 20/8
     );
     assert.deepEqual(new Set(await whoAnswers(client, 10, SECOND)), new Set(["second"]));
     const toV2Again = await applyAndMeasure(
-      mesh.dir,
+      mesh,
       "metarouter-v2.yaml",
       client,
       (a) => count(a, "v2") === 10,
@@ -253,7 +168,8 @@ Deno.test("control dubbo: Aeraki sample unchanged; MetaRouter v1 → v2 → 20/8
   } finally {
     await client.close();
     client = undefined as unknown as DubboClient;
-    await stopMesh({ ...mesh, plane });
+    await mesh.close();
+    for (const p of peers) await p.close();
   }
 });
 
@@ -329,27 +245,10 @@ Deno.test("control dubbo app-level: sample unchanged from a Kubernetes API; inte
   ) api.create(o);
   const [mrV1] = appLevelObjects("metarouter-v1.yaml");
   api.create(mrV1);
-  const plane = await startControlPlane({
-    kubeconfig,
-    xdsPort: 0,
-    adminPort: 0,
-    hostname: "127.0.0.1",
-    log: silentLog,
-  });
-  let proxy: ProxyHandle | undefined;
+  const mesh = await startMesh({ kubeconfig });
   let client: DubboClient | undefined;
   try {
-    await waitFor(
-      async () => !(await canConnect(PORT)),
-      30_000,
-      `port ${PORT} to be free (another Dubbo test?)`,
-    );
-    proxy = await startProxy({
-      bootstrap: adsBootstrap(plane.xdsPort),
-      origin: "control_dubbo_test",
-      log: () => {},
-    });
-    await waitFor(() => canConnect(PORT), 10_000, `the proxy to get 0.0.0.0_${PORT} over ADS`);
+    await mesh.addProxy(NODE_ID, NS, CONSUMER);
     client = await DubboClient.connect(PORT);
     await waitFor(async () => count(await whoAnswers(client!, 10), "v1") === 10, 5_000, "MetaRouter v1");
     // The route matches interface + method (+ attachment foo): another method has no route.
@@ -369,8 +268,7 @@ Deno.test("control dubbo app-level: sample unchanged from a Kubernetes API; inte
     assert.ok(ms < 1000, `MetaRouter v2 from the API server followed in ${ms.toFixed(0)} ms`);
   } finally {
     await client?.close();
-    await proxy?.close();
-    await plane.close();
+    await mesh.close();
     await api.close();
     await Deno.remove(kubeconfig);
     await v1.close();

@@ -9,13 +9,11 @@
  */
 import "../../codecs/builtin.ts";
 import assert from "node:assert/strict";
-import { startControlPlane } from "../../control/run.ts";
-import { silentLog } from "../../control/xds/log.ts";
 import { TypeUrls } from "../../crds/protos.ts";
-import { startProxy } from "../../proxy/run.ts";
 import { DubboClient, startDubboServer } from "../support/dubbo_peer.ts";
 import { FakeKubeApi } from "../support/fake_kube_api.ts";
-import { freePort } from "../support/net.ts";
+import { startMesh } from "../support/mesh.ts";
+import { canConnect, freePort, waitFor } from "../support/net.ts";
 
 const NS = "kube-test";
 const HOST = "demo.kube-test.example";
@@ -24,48 +22,6 @@ const NODE = {
   id: `sidecar~127.0.0.1~consumer-1.${NS}~${NS}.svc.cluster.local`,
   metadata: { NAMESPACE: NS, LABELS: { app: "consumer" } },
 };
-
-function adsBootstrap(xdsPort: number): Record<string, unknown> {
-  const ads = { ads: {}, resource_api_version: "V3" };
-  const endpoint = { address: { socket_address: { address: "127.0.0.1", port_value: xdsPort } } };
-  return {
-    node: NODE,
-    dynamic_resources: {
-      ads_config: {
-        api_type: "GRPC",
-        transport_api_version: "V3",
-        grpc_services: [{ envoy_grpc: { cluster_name: "xds-grpc" } }],
-      },
-      lds_config: ads,
-      cds_config: ads,
-    },
-    static_resources: {
-      clusters: [{
-        name: "xds-grpc",
-        type: "STATIC",
-        connect_timeout: { seconds: 1 },
-        load_assignment: { cluster_name: "xds-grpc", endpoints: [{ lb_endpoints: [{ endpoint }] }] },
-      }],
-    },
-  };
-}
-
-async function waitFor(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 5_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`Cannot wait for ${what}: not there after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-async function canConnect(port: number): Promise<boolean> {
-  try {
-    (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Who answered `n` concurrent calls (`""` for a failed call). */
 async function answers(client: DubboClient, n = 10, iface = IFACE): Promise<string[]> {
@@ -167,30 +123,29 @@ Deno.test("control kube: CRUD of MetaRouter, ServiceEntry, Service, EndpointSlic
     }));
   }
   api.create(destinationRule());
-  const plane = await startControlPlane({
-    kubeconfig,
-    xdsPort: 0,
-    adminPort: 0,
-    hostname: "127.0.0.1",
-    log: silentLog,
-  });
-  const proxy = await startProxy({
-    bootstrap: adsBootstrap(plane.xdsPort),
-    origin: "control_kube_test",
-    log: () => {},
-  });
+  const mesh = await startMesh({ kubeconfig });
+  const plane = mesh.plane;
+  await mesh.addProxy(NODE.id, NS, { labels: NODE.metadata.LABELS, origin: "control_kube_test" });
   let client: DubboClient | undefined;
   try {
-    await waitFor(() => canConnect(sePort), "the ServiceEntry's listener");
+    await waitFor(() => canConnect(sePort), 5_000, "the ServiceEntry's listener");
     client = await DubboClient.connect(sePort);
     const both = await answers(client, 20);
     assert.ok(both.includes("v1") && both.includes("v2"), `no MetaRouter: whole service (${both})`);
 
     // MetaRouter: create → v1, update → v2.
     api.create(metaRouter("v1"));
-    await waitFor(async () => (await answers(client!)).every((w) => w === "v1"), "MetaRouter created (v1)");
+    await waitFor(
+      async () => (await answers(client!)).every((w) => w === "v1"),
+      5_000,
+      "MetaRouter created (v1)",
+    );
     api.update(metaRouter("v2"));
-    await waitFor(async () => (await answers(client!)).every((w) => w === "v2"), "MetaRouter updated (v2)");
+    await waitFor(
+      async () => (await answers(client!)).every((w) => w === "v2"),
+      5_000,
+      "MetaRouter updated (v2)",
+    );
 
     // Kubernetes Service + EndpointSlice: create, then move the slice to another pod.
     const svcPort = freePort();
@@ -200,9 +155,9 @@ Deno.test("control kube: CRUD of MetaRouter, ServiceEntry, Service, EndpointSlic
       spec: { ports: [{ name: "tcp-dubbo", port: svcPort, protocol: "TCP" }], selector: { app: "legacy" } },
     }));
     api.create(endpointSlice(b.port));
-    await waitFor(() => allFrom(svcPort, "b"), "Service + EndpointSlice (b)");
+    await waitFor(() => allFrom(svcPort, "b"), 5_000, "Service + EndpointSlice (b)");
     api.update(endpointSlice(c.port));
-    await waitFor(() => allFrom(svcPort, "c"), "EndpointSlice updated (c)");
+    await waitFor(() => allFrom(svcPort, "c"), 5_000, "EndpointSlice updated (c)");
 
     // 410 Gone: history compacted, watches dropped, and meanwhile a change the watch will never replay (a label
     // on the DestinationRule: nothing the proxy sees). The source re-lists; the missed change arrives, every
@@ -221,6 +176,7 @@ Deno.test("control kube: CRUD of MetaRouter, ServiceEntry, Service, EndpointSlic
     api.update(destinationRule({ relisted: "yes" }));
     await waitFor(
       () => plane.store.get("DestinationRule", NS, "demo")?.metadata.labels?.relisted === "yes",
+      5_000,
       "the re-list to deliver the missed change",
     );
     assert.ok(lists() > listsBefore, "re-listed after 410 Gone");
@@ -234,32 +190,32 @@ Deno.test("control kube: CRUD of MetaRouter, ServiceEntry, Service, EndpointSlic
     api.update(metaRouter("v1"));
     await waitFor(
       async () => (await answers(client!)).every((w) => w === "v1"),
+      5_000,
       "MetaRouter update after re-list",
     );
 
     // Deletes: MetaRouter → whole service again; EndpointSlice → no endpoint; Service → listener gone.
     api.delete(metaRouter("v1"));
-    await waitFor(async () => new Set(await answers(client!, 20)).size === 2, "MetaRouter deleted");
+    await waitFor(async () => new Set(await answers(client!, 20)).size === 2, 5_000, "MetaRouter deleted");
     api.delete(endpointSlice(c.port));
-    await waitFor(async () => !(await allFrom(svcPort, "c")), "EndpointSlice deleted");
+    await waitFor(async () => !(await allFrom(svcPort, "c")), 5_000, "EndpointSlice deleted");
     api.delete(meta("Service", "legacy"));
-    await waitFor(async () => !(await canConnect(svcPort)), "Service deleted: listener closed");
+    await waitFor(async () => !(await canConnect(svcPort)), 5_000, "Service deleted: listener closed");
 
     // ServiceEntry: update moves the listener to another port, delete removes it.
     const movedPort = freePort();
     api.update(serviceEntry(movedPort));
-    await waitFor(() => canConnect(movedPort), "the ServiceEntry's listener on its new port");
+    await waitFor(() => canConnect(movedPort), 5_000, "the ServiceEntry's listener on its new port");
     const moved = await DubboClient.connect(movedPort);
     const movedAnswers = await answers(moved, 20);
     await moved.close();
     assert.ok(movedAnswers.includes("v1") && movedAnswers.includes("v2"), `moved: ${movedAnswers}`);
-    await waitFor(async () => !(await canConnect(sePort)), "old SE listener closed");
+    await waitFor(async () => !(await canConnect(sePort)), 5_000, "old SE listener closed");
     api.delete(serviceEntry(movedPort));
-    await waitFor(async () => !(await canConnect(movedPort)), "ServiceEntry deleted: listener closed");
+    await waitFor(async () => !(await canConnect(movedPort)), 5_000, "ServiceEntry deleted: listener closed");
   } finally {
     await client?.close();
-    await proxy.close();
-    await plane.close();
+    await mesh.close();
     await api.close();
     await Deno.remove(kubeconfig);
     for (const p of peers) await p.close();

@@ -15,10 +15,9 @@
 import "../../codecs/builtin.ts";
 import assert from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
-import { startControlPlane } from "../../control/run.ts";
-import { silentLog } from "../../control/xds/log.ts";
-import { startProxy } from "../../proxy/run.ts";
 import { FakeKubeApi } from "../support/fake_kube_api.ts";
+import { startMesh } from "../support/mesh.ts";
+import { waitFor } from "../support/net.ts";
 import { aerakiPath } from "../support/paths.ts";
 import { connectThriftClient, startThriftServer } from "../support/thrift_peer.ts";
 
@@ -79,48 +78,6 @@ function pod(version: string, port: number): K8s[] {
   ];
 }
 
-function adsBootstrap(xdsPort: number): Record<string, unknown> {
-  const ads = { ads: {}, resource_api_version: "V3" };
-  const endpoint = { address: { socket_address: { address: "127.0.0.1", port_value: xdsPort } } };
-  return {
-    node: GATEWAY_NODE,
-    dynamic_resources: {
-      ads_config: {
-        api_type: "GRPC",
-        transport_api_version: "V3",
-        grpc_services: [{ envoy_grpc: { cluster_name: "xds-grpc" } }],
-      },
-      lds_config: ads,
-      cds_config: ads,
-    },
-    static_resources: {
-      clusters: [{
-        name: "xds-grpc",
-        type: "STATIC",
-        connect_timeout: { seconds: 1 },
-        load_assignment: { cluster_name: "xds-grpc", endpoints: [{ lb_endpoints: [{ endpoint }] }] },
-      }],
-    },
-  };
-}
-
-async function waitFor(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 5_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`Cannot wait for ${what}: not there after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-async function canConnect(port: number): Promise<boolean> {
-  try {
-    (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 Deno.test("gateway: Aeraki metaprotocol-gateway sample; a Thrift client on the gateway port reaches the subset", async () => {
   const v1 = await startThriftServer({ transport: "framed", protocol: "binary", name: "v1" });
   const v2 = await startThriftServer({ transport: "framed", protocol: "binary", name: "v2" });
@@ -132,23 +89,15 @@ Deno.test("gateway: Aeraki metaprotocol-gateway sample; a Thrift client on the g
     for (const o of sample(file)) api.create(o);
   }
   for (const o of [...pod("v1", v1.port), ...pod("v2", v2.port)]) api.create(o);
-  const plane = await startControlPlane({
-    kubeconfig,
-    xdsPort: 0,
-    adminPort: 0,
-    hostname: "127.0.0.1",
-    log: silentLog,
-  });
-  let proxy: Awaited<ReturnType<typeof startProxy>> | undefined;
+  const mesh = await startMesh({ kubeconfig });
+  const plane = mesh.plane;
   let client: Awaited<ReturnType<typeof connectThriftClient>> | undefined;
   try {
-    await waitFor(async () => !(await canConnect(GATEWAY_PORT)), `port ${GATEWAY_PORT} to be free`, 40_000);
-    proxy = await startProxy({
-      bootstrap: adsBootstrap(plane.xdsPort),
+    await mesh.addProxy(GATEWAY_NODE.id, "istio-system", {
+      labels: GATEWAY_NODE.metadata.LABELS,
       origin: "gateway_test",
-      log: () => {},
+      listener: { port: GATEWAY_PORT, freeMs: 40_000 },
     });
-    await waitFor(() => canConnect(GATEWAY_PORT), "the gateway listener 0.0.0.0_9090 over ADS", 10_000);
     client = await connectThriftClient({ port: GATEWAY_PORT, transport: "framed", protocol: "binary" });
     for (let i = 0; i < 5; i++) assert.equal(await client.client.echo(`hi ${i}`), `v1:hi ${i}`);
     assert.equal(v2.calls.length, 0);
@@ -168,6 +117,7 @@ Deno.test("gateway: Aeraki metaprotocol-gateway sample; a Thrift client on the g
     api.update(v2Router);
     await waitFor(
       async () => (await client!.client.echo("probe")) === "v2:probe",
+      5_000,
       "MetaRouter v2 on the gateway",
     );
     for (let i = 0; i < 5; i++) assert.equal(await client.client.echo(`again ${i}`), `v2:again ${i}`);
@@ -177,8 +127,7 @@ Deno.test("gateway: Aeraki metaprotocol-gateway sample; a Thrift client on the g
     );
   } finally {
     await client?.close();
-    await proxy?.close();
-    await plane.close();
+    await mesh.close();
     await api.close();
     await Deno.remove(kubeconfig);
     await v1.close();

@@ -3,6 +3,7 @@ import { TypeUrls } from "../../crds/protos.ts";
 import { SnapshotCache } from "../../control/xds/cache.ts";
 import { type AdsServer, startAdsServer } from "../../control/xds/server.ts";
 import { Snapshot } from "../../control/xds/snapshot.ts";
+import { adsBootstrap } from "../../proxy/ads_bootstrap.ts";
 import type { ResourceUpdate } from "../../proxy/run.ts";
 import { adsTarget, startXdsClient } from "../../proxy/xds_client.ts";
 import { FAKE_CODEC, FakeClient, startFakeServer } from "../support/fake_codec.ts";
@@ -16,33 +17,10 @@ const MPP = "type.googleapis.com/aeraki.meta_protocol_proxy.v1alpha.MetaProtocol
 
 /** An Istio-style bootstrap: ADS over a static cluster, LDS/CDS from ADS. */
 function bootstrap(xdsPort: number): Obj {
-  return {
+  return adsBootstrap({
+    xdsPort,
     node: { id: NODE_ID, cluster: "app.demo", metadata: { NAMESPACE: "demo" } },
-    static_resources: {
-      clusters: [{
-        name: "xds-grpc",
-        type: "STATIC",
-        connect_timeout: { seconds: 1, nanos: 0 },
-        load_assignment: {
-          cluster_name: "xds-grpc",
-          endpoints: [{
-            lb_endpoints: [{
-              endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: xdsPort } } },
-            }],
-          }],
-        },
-      }],
-    },
-    dynamic_resources: {
-      ads_config: {
-        api_type: "GRPC",
-        transport_api_version: "V3",
-        grpc_services: [{ envoy_grpc: { cluster_name: "xds-grpc" } }],
-      },
-      lds_config: ADS,
-      cds_config: ADS,
-    },
-  };
+  });
 }
 
 /** A MetaProtocol listener (fake codec) whose routes come over RDS, routing to an EDS cluster. */

@@ -1,5 +1,5 @@
 /**
- * Socket helpers shared by tests: free loopback ports and waiting for a listener.
+ * Socket helpers shared by tests: free loopback ports, waiting for a listener or any condition.
  *
  * @module
  */
@@ -44,4 +44,27 @@ export async function readExactly(conn: Deno.Conn, n: number, timeoutMs = 5_000)
     clearTimeout(timer);
   }
   return out;
+}
+
+/** Whether something accepts a TCP connection on `hostname:port` right now. */
+export async function canConnect(port: number, hostname = "127.0.0.1"): Promise<boolean> {
+  try {
+    (await Deno.connect({ hostname, port })).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Polls `check` every 20 ms until it holds; throws naming `what` after `timeoutMs`. */
+export async function waitFor(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`Cannot wait for ${what}: not there after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
