@@ -12,7 +12,7 @@ import { startKubernetesSource } from "./sources/kubernetes.ts";
 import { ResourceStore } from "./sources/store.ts";
 import { buildMeshModel, type MeshModel } from "./translate/model.ts";
 import { nodeKeyOf, parseNode } from "./translate/node.ts";
-import { translateForNode } from "./translate/snapshot.ts";
+import { type NodeResources, translateForNode } from "./translate/snapshot.ts";
 import { SnapshotCache } from "./xds/cache.ts";
 import { type ControlServer, startControlServer } from "./xds/control_server.ts";
 import { type Log, type LogLevel, stderrLog } from "./xds/log.ts";
@@ -59,20 +59,27 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     timer = undefined;
     const started = performance.now();
     try {
-      model = buildMeshModel(allResources(store));
+      model = buildMeshModel(allResources(store), model);
     } catch (error) {
       log("error", `Cannot rebuild the mesh model: ${(error as Error).message}; keeping the previous config`);
     }
     const current = model;
     if (current) {
+      // Node keys that share a view (sidecars without inbound listeners) share its snapshot too.
+      const snapshots = new WeakMap<NodeResources, Snapshot>();
       cache.setGenerator((node) => {
         const view = translateForNode(current, node);
-        return Snapshot.build({
-          listeners: view.listeners.values(),
-          routes: view.routes.values(),
-          clusters: view.clusters.values(),
-          endpoints: view.endpoints.values(),
-        });
+        let snapshot = snapshots.get(view);
+        if (!snapshot) {
+          snapshot = Snapshot.build({
+            listeners: view.listeners.values(),
+            routes: view.routes.values(),
+            clusters: view.clusters.values(),
+            endpoints: view.endpoints.values(),
+          });
+          snapshots.set(view, snapshot);
+        }
+        return snapshot;
       });
       log(
         "debug",
@@ -90,7 +97,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const sources: { close(): Promise<void> }[] = [];
   try {
     if (opts.kubeconfig || opts.inCluster) {
-      const kube = startKubernetesSource({ kubeconfig: opts.kubeconfig, namespaces: opts.namespaces }, store);
+      const kube = startKubernetesSource(
+        { kubeconfig: opts.kubeconfig, namespaces: opts.namespaces, log },
+        store,
+      );
       sources.push(kube);
       await kube.ready;
     } else {

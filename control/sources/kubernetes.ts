@@ -16,6 +16,7 @@ import { validateResource } from "../../crds/validate.ts";
 import { inClusterConnection, type KubeConnection, loadKubeconfig } from "./kubeconfig.ts";
 import { KubeHttpError, kubeList, kubeWatch } from "./kube_client.ts";
 import { resourceKey, type ResourceStore } from "./store.ts";
+import type { Log } from "../xds/log.ts";
 
 /** Options of {@link startKubernetesSource}. */
 export interface KubernetesSourceOptions {
@@ -35,6 +36,8 @@ export interface KubernetesSourceOptions {
   readonly initialBackoffMs?: number;
   /** Backoff cap (ms). Default 30 000. */
   readonly maxBackoffMs?: number;
+  /** Where retries and relists are logged (relists at `debug`); default: all but `debug` to stderr. */
+  readonly log?: Log;
 }
 
 /** A running Kubernetes source. */
@@ -51,6 +54,7 @@ export function startKubernetesSource(
   store: ResourceStore,
 ): KubernetesSource {
   const abort = new AbortController();
+  const log: Log = options.log ?? ((level, message) => level !== "debug" && console.error(message));
   const kinds = options.kinds ?? RESOURCE_KINDS;
   const namespaces = options.namespaces?.length ? options.namespaces : [undefined];
   const readies: Promise<void>[] = [];
@@ -60,10 +64,10 @@ export function startKubernetesSource(
     for (const namespace of KINDS[kind].namespaced ? namespaces : [undefined]) {
       const { promise, resolve } = Promise.withResolvers<void>();
       readies.push(promise);
-      const reflector = new Reflector({ kind, namespace, store, options, signal: abort.signal });
+      const reflector = new Reflector({ kind, namespace, store, options, signal: abort.signal, log });
       loops.push(
         connecting.then((conn) => reflector.run(conn, resolve)).catch((error) => {
-          if (!abort.signal.aborted) console.error(`Cannot run Kubernetes source for ${kind}: ${error}`);
+          if (!abort.signal.aborted) log("error", `Cannot run Kubernetes source for ${kind}: ${error}`);
         }),
       );
     }
@@ -95,6 +99,7 @@ interface ReflectorInit {
   store: ResourceStore;
   options: KubernetesSourceOptions;
   signal: AbortSignal;
+  log: Log;
 }
 
 /** List-then-watch of one kind in one namespace (or all). */
@@ -103,6 +108,8 @@ class Reflector {
   #source: string;
   #version?: string;
   #failures = 0;
+  /** 410s in a row with no watch event in between (a server that answers 410 right after every list). */
+  #gone = 0;
   #events = 0;
 
   constructor(init: ReflectorInit) {
@@ -113,10 +120,12 @@ class Reflector {
   async run(conn: KubeConnection, onFirstList: () => void): Promise<void> {
     const { signal } = this.#init;
     let rv: string | undefined;
+    let listedAt = -1;
     while (!signal.aborted) {
       try {
         if (rv === undefined) {
           rv = await this.#list(conn);
+          listedAt = this.#events;
           onFirstList();
         }
         const before = this.#events;
@@ -130,11 +139,18 @@ class Reflector {
       } catch (error) {
         if (signal.aborted) return;
         if (error instanceof KubeHttpError && error.status === 410) {
-          rv = undefined; // too old: list again right away
+          // Too old: list again, at once after a working watch; after backoff when no event came since the
+          // last list (a server that keeps answering 410 must not make us spin).
+          rv = undefined;
+          if (this.#events === listedAt) {
+            this.#gone++;
+            this.#init.log("debug", `${this.#source}: 410 right after a list (${this.#gone} in a row)`);
+            await sleep(this.#backoffMs(this.#gone), signal);
+          }
           continue;
         }
         this.#failures++;
-        console.error(`${error instanceof Error ? error.message : error}; retrying`);
+        this.#init.log("warn", `${error instanceof Error ? error.message : error}; retrying`);
         await sleep(this.#backoffMs(), signal);
       }
     }
@@ -154,7 +170,10 @@ class Reflector {
       }
     }
     store.replaceSource(this.#source, resources, errors);
-    if (this.#failures > 0) console.error(`Relisted ${kind}: ${resources.length} objects`);
+    if (this.#failures > 0 || this.#gone > 0) {
+      this.#init.log("debug", `Relisted ${kind}: ${resources.length} objects`);
+    }
+    this.#failures = 0;
     return result.resourceVersion;
   }
 
@@ -189,6 +208,7 @@ class Reflector {
       }
       rv = event.object.metadata?.resourceVersion ?? rv;
       this.#failures = 0;
+      this.#gone = 0;
       this.#events++;
       if (event.type === "BOOKMARK") continue;
       const checked = validateResource(this.#complete(event.object), "kube API");
@@ -220,9 +240,9 @@ class Reflector {
     return `${base}${ns}/${info.plural}`;
   }
 
-  #backoffMs(): number {
+  #backoffMs(failures = this.#failures): number {
     const { initialBackoffMs = 500, maxBackoffMs = 30_000 } = this.#init.options;
-    return backoffDelay(this.#failures, { initialMs: initialBackoffMs, maxMs: maxBackoffMs });
+    return backoffDelay(failures, { initialMs: initialBackoffMs, maxMs: maxBackoffMs });
   }
 }
 

@@ -161,6 +161,10 @@ export class ResourceStore {
     if (!held) this.#bySource.set(source, held = new Map());
     const id = keyString(key);
     const previous = held.get(id);
+    if (previous && previous.resource !== resource && sameJson(previous.resource, resource)) {
+      // Identical rewrite (a re-read file): keep the object, so translation caches keyed by it stay valid.
+      resource = previous.resource;
+    }
     // An equal update keeps its place in the write order, so it cannot take over from another source.
     const seq = previous && sameContent(previous.resource, resource) ? previous.seq : ++this.#seq;
     held.set(id, { resource, key, seq });
@@ -211,6 +215,10 @@ function compareKeys(a: ResourceKey, b: ResourceKey): number {
     : a.name < b.name
     ? -1
     : +(a.name > b.name);
+}
+
+function sameJson(a: Resource, b: Resource): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 /** Equal apart from bookkeeping the API server changes on every write (status, resourceVersion…). */

@@ -20,6 +20,7 @@ import type {
   WorkloadEntry,
 } from "../../crds/resources/mod.ts";
 import { collectEndpoints, type MeshEndpoint } from "./model_endpoints.ts";
+import { rememberInputs, reusedService } from "./model_reuse.ts";
 import { resolveShortName, serviceFqdn } from "./names.ts";
 import { codecConfigOf, detectProtocol, type PortProtocol } from "./protocols.ts";
 
@@ -81,10 +82,17 @@ export interface MeshModel {
 /** The EndpointSlice label naming its Service. */
 const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
 
+type ServiceId = Pick<MeshService, "host" | "namespace" | "name" | "source">;
+
 type Bucket = { [K in keyof ResourceByKind]: ResourceByKind[K][] };
 
-/** Builds the mesh model from validated resources (any order; duplicates resolved by namespace/name order). */
-export function buildMeshModel(resources: Iterable<Resource>): MeshModel {
+/**
+ * Builds the mesh model from validated resources (any order; duplicates resolved by namespace/name order).
+ * With `previous` (the model of the last configuration), a service whose inputs are the same objects as
+ * then (its ServiceEntry/Service, EndpointSlices, WorkloadEntries, policies, ApplicationProtocols) is that
+ * model's `MeshService` object again, so everything cached on it (service views, packed resources) is reused.
+ */
+export function buildMeshModel(resources: Iterable<Resource>, previous?: MeshModel): MeshModel {
   const all = bucket(resources);
   const warnings: string[] = [];
   const codecs = new Map<string, string>();
@@ -97,19 +105,22 @@ export function buildMeshModel(resources: Iterable<Resource>): MeshModel {
   }
   const policies = indexPolicies(all);
   const byHost = new Map<string, MeshService>();
-  const add = (service: Omit<MeshService, keyof Policies>) => {
-    if (byHost.has(service.host)) {
-      warnings.push(
-        `Cannot add ${service.source} ${service.namespace}/${service.name}: host ${service.host} taken`,
-      );
+  const protocolsKey = JSON.stringify([[...codecs], [...codecConfigs]]);
+  const add = (id: ServiceId, inputs: unknown[], build: () => Omit<MeshService, keyof Policies>) => {
+    if (byHost.has(id.host)) {
+      warnings.push(`Cannot add ${id.source} ${id.namespace}/${id.name}: host ${id.host} taken`);
       return;
     }
+    const attached = policies.of(id.host, id.namespace);
+    const key = [protocolsKey, ...inputs, ...Object.values(attached)];
+    const service = reusedService(previous?.byHost.get(id.host), key) ??
+      rememberInputs({ ...build(), ...attached }, key);
     for (const port of service.ports) {
       if (port.protocol.kind === "tcp" && port.protocol.reason) {
         warnings.push(`${service.host} port ${port.number}: plain TCP: ${port.protocol.reason}`);
       }
     }
-    byHost.set(service.host, { ...service, ...policies.of(service.host, service.namespace) });
+    byHost.set(id.host, service);
   };
   const workloads = groupByNamespace(all.WorkloadEntry);
   const slices = new Map<string, EndpointSlice[]>();
@@ -121,61 +132,52 @@ export function buildMeshModel(resources: Iterable<Resource>): MeshModel {
     const namespace = svc.metadata.namespace ?? "default";
     const spec = svc.spec;
     if (spec.type === "ExternalName") continue;
-    const ports = (spec.ports ?? []).map((p): MeshPort => ({
-      number: p.port,
-      name: p.name ?? "",
-      targetPort: typeof p.targetPort === "number" ? p.targetPort : undefined,
-      protocol: detectProtocol(p.name, codecs, codecConfigs),
-    }));
-    const clusterIp = spec.clusterIP && spec.clusterIP !== "None" ? [spec.clusterIP] : [];
     const host = serviceFqdn(svc.metadata.name, namespace);
-    add({
-      host,
-      namespace,
-      name: svc.metadata.name,
-      source: "Service",
-      annotations: svc.metadata.annotations ?? {},
-      addresses: clusterIp,
-      ports,
-      exportTo: "*",
-      resolution: clusterIp.length ? "STATIC" : "NONE",
-      selector: spec.selector,
-      endpoints: collectEndpoints({
-        kind: "Service",
-        service: svc,
-        slices: slices.get(`${namespace}/${svc.metadata.name}`) ?? [],
-        workloads: workloads.get(namespace) ?? [],
-      }),
+    const owned = slices.get(`${namespace}/${svc.metadata.name}`) ?? [];
+    const local = workloads.get(namespace) ?? [];
+    const id: ServiceId = { host, namespace, name: svc.metadata.name, source: "Service" };
+    add(id, [svc, owned.length, ...owned, ...local], () => {
+      const ports = (spec.ports ?? []).map((p): MeshPort => ({
+        number: p.port,
+        name: p.name ?? "",
+        targetPort: typeof p.targetPort === "number" ? p.targetPort : undefined,
+        protocol: detectProtocol(p.name, codecs, codecConfigs),
+      }));
+      const clusterIp = spec.clusterIP && spec.clusterIP !== "None" ? [spec.clusterIP] : [];
+      return {
+        ...id,
+        annotations: svc.metadata.annotations ?? {},
+        addresses: clusterIp,
+        ports,
+        exportTo: "*",
+        resolution: clusterIp.length ? "STATIC" : "NONE",
+        selector: spec.selector,
+        endpoints: collectEndpoints({ kind: "Service", service: svc, slices: owned, workloads: local }),
+      };
     });
   }
   for (const se of all.ServiceEntry) {
     const namespace = se.metadata.namespace ?? "default";
     const spec = se.spec;
-    const ports = (spec.ports ?? []).filter((p) => p.number !== undefined).map((p): MeshPort => ({
-      number: p.number!,
-      name: p.name ?? "",
-      targetPort: p.targetPort,
-      protocol: detectProtocol(p.name, codecs, codecConfigs),
-    }));
+    const local = workloads.get(namespace) ?? [];
+    let ports: MeshPort[] | undefined;
     for (const host of spec.hosts ?? []) {
-      add({
-        host,
-        namespace,
-        name: se.metadata.name,
-        source: "ServiceEntry",
+      const id: ServiceId = { host, namespace, name: se.metadata.name, source: "ServiceEntry" };
+      add(id, [se, ...local], () => ({
+        ...id,
         annotations: se.metadata.annotations ?? {},
         addresses: spec.addresses ?? [],
-        ports,
+        ports: ports ??= (spec.ports ?? []).filter((p) => p.number !== undefined).map((p): MeshPort => ({
+          number: p.number!,
+          name: p.name ?? "",
+          targetPort: p.targetPort,
+          protocol: detectProtocol(p.name, codecs, codecConfigs),
+        })),
         exportTo: exportSet(spec.exportTo, namespace),
         resolution: spec.resolution ?? "NONE",
         selector: spec.workloadSelector?.labels,
-        endpoints: collectEndpoints({
-          kind: "ServiceEntry",
-          entry: se,
-          host,
-          workloads: workloads.get(namespace) ?? [],
-        }),
-      });
+        endpoints: collectEndpoints({ kind: "ServiceEntry", entry: se, host, workloads: local }),
+      }));
     }
   }
   const services = [...byHost.values()].sort((a, b) => compare(a.host, b.host));

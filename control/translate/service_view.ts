@@ -12,6 +12,7 @@ import { outboundListeners } from "./listeners.ts";
 import { outboundMetaFilter } from "./meta_filters.ts";
 import { buildMetaRoutes, metaToRds } from "./meta_routes.ts";
 import { exportSet, type MeshModel, type MeshService } from "./model.ts";
+import { type ModelRead, recording, stillValid } from "./model_reads.ts";
 import { isRedisClusterMode, outboundRedisFilter, redisClusterOverrides } from "./redis.ts";
 
 type Obj = Record<string, unknown>;
@@ -40,12 +41,25 @@ export interface ServiceView {
   readonly grpcEndpoints: readonly Named[];
 }
 
-const views = new WeakMap<MeshService, ServiceView>();
+interface CachedView {
+  readonly view: ServiceView;
+  /** What the build read from the model besides `service`; the view is valid while these are the same. */
+  readonly reads: readonly ModelRead[];
+}
 
-/** The (memoized) contribution of `service` in `model`. */
+const views = new WeakMap<MeshService, CachedView>();
+
+/**
+ * The (memoized) contribution of `service` in `model`. `MeshService` objects carry over between models while
+ * their inputs are unchanged (see `model_reuse.ts`), so the view is reused across models too, as long as what
+ * it read from the model (other services' DestinationRules and ports, Secrets) is also unchanged.
+ */
 export function serviceView(model: MeshModel, service: MeshService): ServiceView {
-  let view = views.get(service);
-  if (!view) views.set(service, view = buildServiceView(model, service));
+  const cached = views.get(service);
+  if (cached && stillValid(model, cached.reads)) return cached.view;
+  const reads: ModelRead[] = [];
+  const view = buildServiceView(recording(model, reads), service);
+  views.set(service, { view, reads });
   return view;
 }
 

@@ -41,6 +41,9 @@ interface Entry {
   node: Readonly<Obj>;
 }
 
+// Snapshots are immutable and often shared by several node keys: check each once.
+const checked = new WeakMap<Snapshot, string[]>();
+
 /** Snapshots per node key, with change notification. All methods are synchronous. */
 export class SnapshotCache {
   #nodeKeyOf: NodeKeyFn;
@@ -164,7 +167,8 @@ export class SnapshotCache {
 
   #accept(key: string, snapshot: Snapshot, buildMs: number): boolean {
     this.#stats.lastBuildMs = buildMs;
-    const problems = consistencyProblems(snapshot);
+    let problems = checked.get(snapshot);
+    if (!problems) checked.set(snapshot, problems = consistencyProblems(snapshot));
     if (problems.length > 0) {
       this.#stats.refused++;
       this.#log(

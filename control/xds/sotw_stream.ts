@@ -34,10 +34,15 @@ interface Subscription {
   wildcard: boolean;
   names: Set<string>;
   nonce?: string;
+  /** LDS/CDS (full state): the selection fingerprint last sent. */
   fingerprint?: string;
+  /** RDS/EDS (changes only): name → resource version last sent. */
+  sent: Map<string, string>;
 }
 
 const WILDCARD_TYPES = new Set<string>([TypeUrls.listener, TypeUrls.cluster]);
+/** LDS and CDS responses are always the full (subscribed) state; RDS and EDS ones may carry only changes. */
+const FULL_STATE_TYPES = WILDCARD_TYPES;
 
 /** SotW protocol state of one stream; `send` writes a response to the wire. */
 export class SotwStream extends StreamState {
@@ -84,12 +89,12 @@ export class SotwStream extends StreamState {
     const status = this.typeStatus(typeUrl);
     status.subscribed = wildcard ? "*" : [...names];
     if (!sub) {
-      sub = { typeUrl, wildcard, names: new Set(names) };
+      sub = { typeUrl, wildcard, names: new Set(names), sent: new Map() };
       this.#subs.set(typeUrl, sub);
       const snapshot = this.snapshot();
       // Resynchronising client that already holds this content: remember it instead of resending.
       if (snapshot && version !== "" && version === snapshot.version(typeUrl)) {
-        sub.fingerprint = fingerprint(select(snapshot, sub));
+        remember(sub, snapshot, select(snapshot, sub));
         status.sentVersion = status.ackedVersion = version;
         return;
       }
@@ -99,6 +104,8 @@ export class SotwStream extends StreamState {
     if (sub.wildcard !== wildcard || !sameSet(sub.names, names)) {
       sub.wildcard = wildcard;
       sub.names = new Set(names);
+      // A name dropped now and subscribed again later must be sent again (the client forgot it).
+      for (const name of [...sub.sent.keys()]) if (!sub.names.has(name)) sub.sent.delete(name);
       this.#respond(typeUrl, sub, this.snapshot(), true);
     }
   }
@@ -113,16 +120,30 @@ export class SotwStream extends StreamState {
     }
   }
 
+  /**
+   * LDS/CDS responses carry the full state; RDS/EDS responses carry only the subscribed resources
+   * whose version differs from what this stream last sent (xDS: in SotW, types other than Listener and
+   * Cluster are grouped like the incremental variants), or, answering a new subscription with nothing new,
+   * every subscribed resource.
+   */
   #respond(typeUrl: string, sub: Subscription, snapshot: Snapshot | undefined, force: boolean): void {
     if (!snapshot) return; // nothing built yet: the watch pushes once there is
     if (!sub.wildcard && sub.names.size === 0) return;
-    const resources = select(snapshot, sub);
-    const print = fingerprint(resources);
-    if (!force && print === sub.fingerprint) return;
-    const nonce = this.nextNonce();
     const version = snapshot.version(typeUrl);
+    let resources: Resource[];
+    if (FULL_STATE_TYPES.has(typeUrl)) {
+      if (!force && fingerprint(snapshot, sub) === sub.fingerprint) return;
+      resources = select(snapshot, sub);
+    } else {
+      resources = changed(snapshot, sub);
+      if (resources.length === 0) {
+        if (!force) return;
+        resources = select(snapshot, sub);
+      }
+    }
+    const nonce = this.nextNonce();
     sub.nonce = nonce;
-    sub.fingerprint = print;
+    remember(sub, snapshot, resources);
     const status = this.typeStatus(typeUrl);
     status.sentNonce = nonce;
     status.sentVersion = version;
@@ -148,8 +169,27 @@ function select(snapshot: Snapshot, sub: Subscription): Resource[] {
   return out;
 }
 
-function fingerprint(resources: readonly Resource[]): string {
-  return hash(resources.map((r) => `${r.name}\0${r.version}\0`));
+/** Subscribed resources whose version is not the one last sent. */
+function changed(snapshot: Snapshot, sub: Subscription): Resource[] {
+  const all = snapshot.resources(sub.typeUrl);
+  const out: Resource[] = [];
+  for (const name of sub.names) {
+    const r = all.get(name);
+    if (r && sub.sent.get(name) !== r.version) out.push(r);
+  }
+  return out;
+}
+
+/** Records what a response (or a resynchronising client) holds. */
+function remember(sub: Subscription, snapshot: Snapshot, resources: readonly Resource[]): void {
+  if (FULL_STATE_TYPES.has(sub.typeUrl)) sub.fingerprint = fingerprint(snapshot, sub);
+  else for (const r of resources) sub.sent.set(r.name, r.version);
+}
+
+/** What a full-state selection holds: the type version when wildcard (cheap), else a hash of names + versions. */
+function fingerprint(snapshot: Snapshot, sub: Subscription): string {
+  if (sub.wildcard) return `*${snapshot.version(sub.typeUrl)}`;
+  return hash(select(snapshot, sub).map((r) => `${r.name}\0${r.version}\0`));
 }
 
 function sameSet(a: ReadonlySet<string>, b: readonly string[]): boolean {

@@ -272,3 +272,38 @@ Deno.test("kube source: an unreachable server is retried with backoff until it a
     await api?.close();
   }
 });
+
+Deno.test("kube source: a server answering 410 to every watch is relisted with backoff, not in a loop", async () => {
+  const paths: string[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+    const url = new URL(req.url);
+    paths.push(url.search.includes("watch") ? "watch" : "list");
+    if (url.search.includes("watch")) {
+      return Response.json({ kind: "Status", code: 410, message: "too old resource version" }, {
+        status: 410,
+      });
+    }
+    return Response.json({ kind: "MetaRouterList", metadata: { resourceVersion: "7" }, items: [] });
+  });
+  const lines: string[] = [];
+  const store = new ResourceStore();
+  const source = startKubernetesSource({
+    connection: { server: `http://127.0.0.1:${server.addr.port}`, headers: {} },
+    kinds: ["MetaRouter"],
+    initialBackoffMs: 40,
+    maxBackoffMs: 200,
+    log: (level, message) => lines.push(`${level} ${message}`),
+  }, store);
+  try {
+    await source.ready;
+    await new Promise((r) => setTimeout(r, 600));
+  } finally {
+    await source.close();
+    await server.shutdown();
+  }
+  const lists = paths.filter((p) => p === "list").length;
+  // 40, 80, 160, 200… ms (jittered down to half): a handful of lists in 600 ms, not hundreds.
+  assert.ok(lists >= 3 && lists <= 12, `lists: ${lists}`);
+  assert.ok(lines.some((l) => l.startsWith("debug Relisted MetaRouter: 0 objects")), lines.join("\n"));
+  assert.ok(lines.every((l) => l.startsWith("debug ")), lines.join("\n"));
+});
