@@ -56,7 +56,16 @@ export class UpstreamConnection {
   localAddress = "";
   #factory: CodecFactory;
   #opts: UpstreamConnectionOptions;
+  /** Non-multiplexed: pending requests by the client's id (one at a time). */
   #pending = new Map<RequestId, UpstreamCallbacks>();
+  /**
+   * Multiplexed: pending requests in slot `id & (length - 1)`; ids are allocated so that slots never
+   * collide. Fixed arrays instead of a Map: a Map's table is reallocated as it fills and drains on every
+   * batch, and each discarded (promoted) table kept its requests reachable past young-generation GCs.
+   */
+  #slots: (UpstreamCallbacks | undefined)[] = new Array(64).fill(undefined);
+  #slotIds: number[] = new Array(64).fill(0);
+  #count = 0;
   #nextId = 1;
   #conn: Deno.TcpConn | undefined;
   #writer: ConnWriter | undefined;
@@ -75,7 +84,7 @@ export class UpstreamConnection {
 
   /** Requests waiting for a response. */
   get pendingCount(): number {
-    return this.#pending.size;
+    return this.#opts.multiplexed ? this.#count : this.#pending.size;
   }
 
   /** Whether the connection is closed (or failed to connect). */
@@ -101,7 +110,10 @@ export class UpstreamConnection {
       id = this.#allocId();
       bytes = codec.setRequestId(frame, bytes, id);
     }
-    if (cb) this.#pending.set(id, cb);
+    if (cb) {
+      if (this.#opts.multiplexed) this.#place(id as number, cb);
+      else this.#pending.set(id, cb);
+    }
     if (this.#writer) this.#writer.push(bytes);
     else this.#early.push(bytes);
     if (!cb) {
@@ -113,6 +125,11 @@ export class UpstreamConnection {
 
   /** Forgets the pending request `id` if it still belongs to `cb` (see {@linkcode Ticket}). */
   cancel(id: RequestId, cb: UpstreamCallbacks): void {
+    if (this.#opts.multiplexed) {
+      const slot = typeof id === "number" ? id & (this.#slots.length - 1) : -1;
+      if (slot >= 0 && this.#slots[slot] === cb && this.#slotIds[slot] === id) this.#take(id);
+      return;
+    }
     if (this.#pending.get(id) !== cb) return;
     this.#pending.delete(id);
     // Without id rewriting a late response would be taken for the next request's: drop the connection.
@@ -133,11 +150,40 @@ export class UpstreamConnection {
   }
 
   #allocId(): number {
+    if (this.#count * 2 >= this.#slots.length) this.#grow();
+    const mask = this.#slots.length - 1;
     for (;;) {
       const id = this.#nextId;
       this.#nextId = id >= MAX_ID ? 1 : id + 1;
-      if (!this.#pending.has(id)) return id;
+      if (this.#slots[id & mask] === undefined) return id;
     }
+  }
+
+  #place(id: number, cb: UpstreamCallbacks): void {
+    const slot = id & (this.#slots.length - 1);
+    this.#slots[slot] = cb;
+    this.#slotIds[slot] = id;
+    this.#count++;
+  }
+
+  /** Removes and returns the multiplexed request `id` (undefined when unknown). */
+  #take(id: RequestId): UpstreamCallbacks | undefined {
+    if (typeof id !== "number") return undefined;
+    const slot = id & (this.#slots.length - 1);
+    const cb = this.#slots[slot];
+    if (cb === undefined || this.#slotIds[slot] !== id) return undefined;
+    this.#slots[slot] = undefined;
+    this.#count--;
+    return cb;
+  }
+
+  #grow(): void {
+    const slots = this.#slots, ids = this.#slotIds;
+    this.#slots = new Array(slots.length * 2).fill(undefined);
+    this.#slotIds = new Array(slots.length * 2).fill(0);
+    this.#count = 0;
+    for (let i = 0; i < slots.length; i++) if (slots[i] !== undefined) this.#place(ids[i], slots[i]!);
+    slots.fill(undefined); // the old array may be promoted garbage: it must not keep requests reachable
   }
 
   #free(): void {
@@ -145,10 +191,16 @@ export class UpstreamConnection {
   }
 
   #failAll(kind: UpstreamFailure, reason = `upstream ${this.endpoint.address} closed the connection`): void {
-    if (this.#pending.size === 0) return;
+    if (this.pendingCount === 0) return;
     if (kind === "upstream_reset") this.#opts.stats.cxDestroyWithActiveRq.inc();
     const all = [...this.#pending.values()];
     this.#pending.clear();
+    for (let i = 0; i < this.#slots.length; i++) {
+      const cb = this.#slots[i];
+      if (cb !== undefined) all.push(cb);
+      this.#slots[i] = undefined;
+    }
+    this.#count = 0;
     for (const cb of all) cb.onFailure(kind, reason);
   }
 
@@ -239,13 +291,13 @@ export class UpstreamConnection {
       return;
     }
     if (frame.type !== "response" && frame.type !== "error") return;
-    const cb = this.#pending.get(frame.requestId);
+    const cb = this.#opts.multiplexed ? this.#take(frame.requestId) : this.#pending.get(frame.requestId);
     if (!cb) {
       // Multiplexed: a late answer to a timed-out request. Otherwise the peer broke the 1:1 exchange.
       if (!this.#opts.multiplexed) this.close();
       return;
     }
-    this.#pending.delete(frame.requestId);
+    if (!this.#opts.multiplexed) this.#pending.delete(frame.requestId);
     try {
       cb.onResponse(frame, codec, this);
     } finally {
