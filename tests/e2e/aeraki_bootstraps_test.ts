@@ -21,111 +21,22 @@
  */
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
-import type { AddressInfo, Server, Socket } from "node:net";
 import { type BrpcServer, connectBrpcClient, startBrpcServer } from "../support/brpc_peer.ts";
-import { aerakiPath, repoRoot } from "../support/paths.ts";
-import {
-  compileThriftIdl,
-  connectGeneratedClient,
-  loadGenerated,
-  peerStack,
-} from "../support/thrift_peer.ts";
+import { aerakiPath } from "../support/paths.ts";
+import { retryPort, withProxyProcess } from "../support/proxy_process.ts";
+import { connectHello, type HelloServer, startHelloServer } from "../support/thrift_hello.ts";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
 const thrift: Any = createRequire(import.meta.url)("thrift");
 
-/** How long to wait for a fixed port to become free (other test files may hold it for a while). */
-const PORT_BUDGET_MS = 40_000;
-const HelloService = loadGenerated(
-  compileThriftIdl(`${repoRoot}/tests/support/thrift/hello.thrift`),
-  "HelloService.js",
-);
-
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-async function accepts(port: number): Promise<boolean> {
-  try {
-    (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Retries `start` (which throws while its port is busy) until {@linkcode PORT_BUDGET_MS} is spent. */
-async function retryPort<T>(what: string, start: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + PORT_BUDGET_MS;
-  for (;;) {
-    try {
-      return await start();
-    } catch (e) {
-      if (Date.now() > deadline) throw new Error(`Cannot start ${what}: ${e}`);
-      await sleep(250);
-    }
-  }
-}
-
-/** The proxy subprocess and what it printed. */
-interface ProxyProcess {
-  output(): string;
-  close(): Promise<void>;
-}
-
-/** Starts `main.ts --mode=proxy --config <file>` and waits until its listener accepts; restarts while ports are busy. */
-function startProxyProcess(file: string, listenerPort: number): Promise<ProxyProcess> {
-  const config = aerakiPath("dataplane-envoy-configs", file);
-  return retryPort(`the proxy on ${file}`, async () => {
-    const child = new Deno.Command(`${repoRoot}/node_modules/.bin/deno`, {
-      args: ["run", "-A", `${repoRoot}/main.ts`, "--mode=proxy", "--config", config],
-      cwd: repoRoot,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    let text = "";
-    const decoder = new TextDecoder();
-    const drain = async (stream: ReadableStream<Uint8Array>) => {
-      for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
-    };
-    const drained = Promise.all([drain(child.stdout), drain(child.stderr)]);
-    let exited = false;
-    const status = child.status.then((s) => (exited = true, s));
-    const deadline = Date.now() + 15_000;
-    while (!exited && Date.now() < deadline) {
-      if (/listening on/.test(text) && await accepts(listenerPort)) {
-        return {
-          output: () => text,
-          async close() {
-            try {
-              child.kill("SIGTERM");
-            } catch { /* already gone */ }
-            await status;
-            await drained;
-          },
-        };
-      }
-      await sleep(50);
-    }
-    if (!exited) child.kill("SIGKILL");
-    await status;
-    await drained;
-    throw new Error(text.trim());
-  });
-}
-
-/** Runs `body` with the proxy on `file`, adding the proxy's output to a failure. */
-async function withProxy(file: string, port: number, body: () => Promise<void>): Promise<void> {
-  const proxy = await startProxyProcess(file, port);
-  try {
-    await body();
-  } catch (error) {
-    throw new Error(`${file}: ${(error as Error).stack ?? error}\n--- proxy output ---\n${proxy.output()}`);
-  } finally {
-    await proxy.close();
-  }
+/** Runs `body` with the proxy on the Aeraki file `file`, adding the proxy's output to a failure. */
+function withProxy(file: string, port: number, body: () => Promise<void>): Promise<void> {
+  return withProxyProcess(aerakiPath("dataplane-envoy-configs", file), port, body);
 }
 
 async function stats(adminPort: number): Promise<string> {
@@ -228,34 +139,10 @@ Deno.test("aeraki idle_timeout/test.yaml: an idle downstream connection is close
 });
 
 /** The Hello upstream on 9091: `sayHello(n)` → `Hello n`, `sayGoodbye(n)` → `Bye n`; records calls. */
-async function startHelloServer(): Promise<{ calls: string[]; close(): Promise<void> }> {
-  const calls: string[] = [];
-  const handler = {
-    sayHello: (n: string) => Promise.resolve((calls.push(`sayHello:${n}`), `Hello ${n}`)),
-    sayGoodbye: (n: string) => Promise.resolve((calls.push(`sayGoodbye:${n}`), `Bye ${n}`)),
-  };
-  const server: Server = thrift.createServer(HelloService, handler, peerStack("framed", "binary"));
-  const sockets = new Set<Socket>();
-  server.on("connection", (s: Socket) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-  });
-  server.on("error", () => {});
-  await retryPort("the Thrift upstream on 9091", () =>
-    new Promise<void>((ok, fail) => {
-      server.once("listening", () => ok());
-      server.once("error", fail);
-      server.listen(9091, "127.0.0.1");
-    }));
-  assert.equal((server.address() as AddressInfo).port, 9091);
-  return {
-    calls,
-    close: () =>
-      new Promise<void>((ok) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => ok());
-      }),
-  };
+async function startHelloUpstream(): Promise<HelloServer> {
+  const server = await startHelloServer({ transport: "framed", protocol: "binary", port: 9091 });
+  assert.equal(server.port, 9091);
+  return server;
 }
 
 /** Outcome of one Thrift call as a short word: the reply, `limited` or `no-route`. */
@@ -276,10 +163,10 @@ async function withThriftFile(
   file: string,
   body: (client: Any, upstream: { calls: string[] }) => Promise<void>,
 ): Promise<void> {
-  const upstream = await startHelloServer();
+  const upstream = await startHelloUpstream();
   try {
     await withProxy(file, 9090, async () => {
-      const c = await connectGeneratedClient(HelloService, {
+      const c = await connectHello({
         port: 9090,
         transport: "framed",
         protocol: "binary",

@@ -21,30 +21,18 @@
 import "../../codecs/builtin.ts";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
-import type { Server, Socket } from "node:net";
-
-import { parseAllDocuments, stringify } from "yaml";
-import { type ControlPlane, startControlPlane } from "../../control/run.ts";
-import { silentLog } from "../../control/xds/log.ts";
-import { type ProxyHandle, startProxy } from "../../proxy/run.ts";
-import { aerakiPath, repoRoot } from "../support/paths.ts";
-import {
-  compileThriftIdl,
-  connectGeneratedClient,
-  loadGenerated,
-  type PeerProtocol,
-  peerStack,
-  type PeerTransport,
-} from "../support/thrift_peer.ts";
+import { parseAllDocuments } from "yaml";
+import { type Mesh, startMesh, yamlDocs } from "../support/mesh.ts";
+import { waitFor } from "../support/net.ts";
+import { aerakiPath } from "../support/paths.ts";
+import { startTap } from "../support/tcp_tap.ts";
+import { connectHello, quietSeqIdWarnings, startHelloServer } from "../support/thrift_hello.ts";
+import type { PeerProtocol, PeerTransport } from "../support/thrift_peer.ts";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
 const thrift: Any = createRequire(import.meta.url)("thrift");
-// npm thrift's compact protocol warns "SeqId already set" when one protocol object writes several pipelined
-// replies; that line is noise here, the rest is kept.
-thrift.setLogFunc((line: string) => {
-  if (!line.includes("SeqId already set")) console.log(line);
-});
+quietSeqIdWarnings();
 
 const SAMPLE = "samples/metaprotocol-thrift";
 const NODE_ID = "sidecar~127.0.0.1~thrift-sample-client-1.meta-thrift~meta-thrift.svc.cluster.local";
@@ -53,116 +41,6 @@ const HOST = `thrift-sample-server.${NS}.svc.cluster.local`;
 const PORT = 9090; // fixed by the sample's Service
 const CLUSTER_IP = "127.10.9.90";
 const PORT_NAME = "tcp-metaprotocol-thrift-hello-server"; // the sample Service's port name
-
-const HelloService = loadGenerated(
-  compileThriftIdl(`${repoRoot}/tests/support/thrift/hello.thrift`),
-  "HelloService.js",
-);
-
-/** A sample server pod: `sayHello(name)` → `<name> from <version>`; records the THeader headers of each call. */
-interface HelloServer {
-  port: number;
-  calls: string[];
-  headers: Record<string, string>[];
-  close(): Promise<void>;
-}
-
-async function startHelloServer(
-  version: string,
-  transport: PeerTransport,
-  protocol: PeerProtocol,
-): Promise<HelloServer> {
-  const calls: string[] = [];
-  const headers: Record<string, string>[] = [];
-  const inner = new HelloService.Processor({
-    sayHello: (name: string) => Promise.resolve((calls.push(name), `${name} from ${version}`)),
-    sayGoodbye: (name: string) => Promise.resolve(`bye ${name} from ${version}`),
-  });
-  const processor = {
-    process(input: Any, output: Any) {
-      const result = inner.process(input, output);
-      // The message header has been read by now: keep the THeader info headers it carried.
-      if (typeof input.trans?.getReadHeaders === "function") {
-        headers.push({ ...input.trans.getReadHeaders() });
-      }
-      return result;
-    },
-  };
-  const server: Server = thrift.createMultiplexServer(processor, peerStack(transport, protocol));
-  const sockets = new Set<Socket>();
-  server.on("connection", (s: Socket) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-  });
-  server.on("error", () => {});
-  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
-  return {
-    port: (server.address() as { port: number }).port,
-    calls,
-    headers,
-    close: () =>
-      new Promise<void>((ok) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => ok());
-      }),
-  };
-}
-
-/** A TCP tap: forwards 127.0.0.1:`port` to `target` and keeps every byte sent towards the target. */
-interface Tap {
-  port: number;
-  /** Bytes received from the proxy, per upstream connection. */
-  received(): Uint8Array[];
-  close(): Promise<void>;
-}
-
-function startTap(target: number): Tap {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const conns = new Set<Deno.Conn>();
-  const streams: Uint8Array[][] = [];
-  const pumps: Promise<void>[] = [];
-  const pump = async (from: Deno.Conn, to: Deno.Conn, record?: Uint8Array[]) => {
-    const buf = new Uint8Array(64 * 1024);
-    try {
-      for (;;) {
-        const n = await from.read(buf);
-        if (n === null) break;
-        record?.push(buf.slice(0, n));
-        await to.write(buf.subarray(0, n));
-      }
-    } catch { /* closed */ }
-    for (const c of [from, to]) {
-      if (conns.delete(c)) c.close();
-    }
-  };
-  const accepting = (async () => {
-    for await (const down of listener) {
-      const up = await Deno.connect({ hostname: "127.0.0.1", port: target });
-      conns.add(down).add(up);
-      const record: Uint8Array[] = [];
-      streams.push(record);
-      pumps.push(pump(down, up, record), pump(up, down));
-    }
-  })().catch(() => {});
-  return {
-    port: (listener.addr as Deno.NetAddr).port,
-    received: () => streams.map(concat),
-    async close() {
-      listener.close();
-      await accepting;
-      for (const c of conns) c.close();
-      conns.clear();
-      await Promise.all(pumps);
-    },
-  };
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) out.set(c, (at += c.length) - c.length);
-  return out;
-}
 
 /** The sample's Service as `kubectl apply -n meta-thrift` leaves it in the API server, with its ClusterIP. */
 function sampleService(): Record<string, Any> {
@@ -194,68 +72,15 @@ function kubernetesFacts(pods: { version: string; port: number }[]): string {
       },
     })),
   ];
-  return docs.map((d) => stringify(d)).join("---\n");
-}
-
-/** An Istio sidecar bootstrap (the sample's client pod) taking everything from ADS. */
-function adsBootstrap(xdsPort: number): Record<string, unknown> {
-  const ads = { ads: {}, resource_api_version: "V3" };
-  return {
-    node: {
-      id: NODE_ID,
-      cluster: "thrift-sample-client",
-      metadata: { NAMESPACE: NS, LABELS: { app: "thrift-sample-client" } },
-    },
-    dynamic_resources: {
-      ads_config: {
-        api_type: "GRPC",
-        transport_api_version: "V3",
-        grpc_services: [{ envoy_grpc: { cluster_name: "xds-grpc" } }],
-      },
-      lds_config: ads,
-      cds_config: ads,
-    },
-    static_resources: {
-      clusters: [{
-        name: "xds-grpc",
-        type: "STATIC",
-        connect_timeout: { seconds: 1 },
-        load_assignment: {
-          cluster_name: "xds-grpc",
-          endpoints: [{
-            lb_endpoints: [{
-              endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: xdsPort } } },
-            }],
-          }],
-        },
-      }],
-    },
-  };
-}
-
-async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`Cannot wait for ${what}: not there after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-async function canConnect(hostname: string, port: number): Promise<boolean> {
-  try {
-    (await Deno.connect({ hostname, port })).close();
-    return true;
-  } catch {
-    return false;
-  }
+  return yamlDocs(docs);
 }
 
 /** A HelloService client on the proxy's outbound listener. */
-function connectHello(transport: PeerTransport, protocol: PeerProtocol) {
-  return connectGeneratedClient(HelloService, { hostname: CLUSTER_IP, port: PORT, transport, protocol });
+function connectSampleHello(transport: PeerTransport, protocol: PeerProtocol) {
+  return connectHello({ hostname: CLUSTER_IP, port: PORT, transport, protocol });
 }
 
-type HelloClient = Awaited<ReturnType<typeof connectHello>>;
+type HelloClient = Awaited<ReturnType<typeof connectSampleHello>>;
 
 /** Who answered `n` concurrent sayHello calls (`""` for a failed call). */
 function whoAnswers(c: HelloClient, n: number, tag = "call"): Promise<string[]> {
@@ -268,51 +93,27 @@ function whoAnswers(c: HelloClient, n: number, tag = "call"): Promise<string[]> 
 
 const count = (list: string[], who: string) => list.filter((w) => w === who).length;
 
-interface Mesh {
-  dir: string;
-  plane: ControlPlane;
-  proxy: ProxyHandle;
-  close(): Promise<void>;
-}
-
 /** Config dir (sample files + `first` as `metarouter.yaml` + Kubernetes facts), control plane, ADS proxy. */
-async function startMesh(pods: { version: string; port: number }[], first: string): Promise<Mesh> {
-  const dir = await Deno.makeTempDir({ prefix: "metamesh-control-thrift-" });
-  await Deno.copyFile(aerakiPath(SAMPLE, "destinationrule.yaml"), `${dir}/destinationrule.yaml`);
-  await Deno.copyFile(aerakiPath(SAMPLE, first), `${dir}/metarouter.yaml`);
-  await Deno.writeTextFile(`${dir}/kubernetes.yaml`, kubernetesFacts(pods));
-  const plane = await startControlPlane({
-    configDir: dir,
-    xdsPort: 0,
-    adminPort: 0,
-    hostname: "127.0.0.1",
-    log: silentLog,
-  });
-  await waitFor(
-    async () => !(await canConnect(CLUSTER_IP, PORT)),
-    40_000,
-    `port ${PORT} to be free (thrift_aeraki_config_test?)`,
-  );
-  const proxy = await startProxy({
-    bootstrap: adsBootstrap(plane.xdsPort),
-    origin: "control_thrift_test",
-    log: () => {},
-  });
-  await waitFor(
-    () => canConnect(CLUSTER_IP, PORT),
-    10_000,
-    `the proxy to get ${CLUSTER_IP}_${PORT} over ADS`,
-  );
-  return {
-    dir,
-    plane,
-    proxy,
-    async close() {
-      await proxy.close();
-      await plane.close();
-      await Deno.remove(dir, { recursive: true });
+async function startSampleMesh(pods: { version: string; port: number }[], first: string): Promise<Mesh> {
+  const mesh = await startMesh({
+    files: {
+      "destinationrule.yaml": aerakiPath(SAMPLE, "destinationrule.yaml"),
+      "metarouter.yaml": aerakiPath(SAMPLE, first),
     },
-  };
+    docs: { "kubernetes.yaml": kubernetesFacts(pods) },
+  });
+  try {
+    await mesh.addProxy(NODE_ID, NS, {
+      cluster: "thrift-sample-client",
+      labels: { app: "thrift-sample-client" },
+      origin: "control_thrift_test",
+      listener: { hostname: CLUSTER_IP, port: PORT, freeMs: 40_000 },
+    });
+  } catch (error) {
+    await mesh.close();
+    throw error;
+  }
+  return mesh;
 }
 
 /** Copies `file` of the sample over `metarouter.yaml`; resolves once a batch of 10 calls satisfies `ok`. */
@@ -323,7 +124,7 @@ function apply(mesh: Mesh, file: string, c: HelloClient, ok: (a: string[]) => bo
 /** Copies `file` of the sample over `metarouter.yaml`; resolves (with the ms it took) once `check` holds. */
 async function applyUntil(mesh: Mesh, file: string, check: () => Promise<boolean>): Promise<number> {
   const started = performance.now();
-  await Deno.copyFile(aerakiPath(SAMPLE, file), `${mesh.dir}/metarouter.yaml`);
+  await mesh.copy(aerakiPath(SAMPLE, file), "metarouter.yaml");
   await waitFor(check, 5_000, `routing to follow ${file}`);
   return performance.now() - started;
 }
@@ -343,15 +144,15 @@ function framedPayloads(bytes: Uint8Array): Uint8Array[] {
 }
 
 Deno.test("control thrift: sample MetaRouters unchanged drive framed+binary peers: v1 → v2 → 20/80; header mutation not applicable", async () => {
-  const v1 = await startHelloServer("v1", "framed", "binary");
-  const v2 = await startHelloServer("v2", "framed", "binary");
+  const v1 = await startHelloServer({ version: "v1", transport: "framed", protocol: "binary" });
+  const v2 = await startHelloServer({ version: "v2", transport: "framed", protocol: "binary" });
   const tap1 = startTap(v1.port);
   const tap2 = startTap(v2.port);
-  const mesh = await startMesh(
+  const mesh = await startSampleMesh(
     [{ version: "v1", port: tap1.port }, { version: "v2", port: tap2.port }],
     "metarouter-v1.yaml",
   );
-  const c = await connectHello("framed", "binary");
+  const c = await connectSampleHello("framed", "binary");
   try {
     await waitFor(async () => count(await whoAnswers(c, 10), "v1") === 10, 5_000, "metarouter-v1.yaml");
     // Aeraki's names: listener <clusterIP>_9090, MetaRDS table <host>_9090, subset clusters from the rule.
@@ -423,13 +224,13 @@ Deno.test("control thrift: sample MetaRouters unchanged drive framed+binary peer
 
 Deno.test("control thrift: sample header mutation reaches THeader servers (foo=bar, foo1=bar1); v1 routing on THeader", async () => {
   for (const protocol of ["binary", "compact"] as const) {
-    const v1 = await startHelloServer("v1", "header", protocol);
-    const v2 = await startHelloServer("v2", "header", protocol);
-    const mesh = await startMesh(
+    const v1 = await startHelloServer({ version: "v1", transport: "header", protocol });
+    const v2 = await startHelloServer({ version: "v2", transport: "header", protocol });
+    const mesh = await startSampleMesh(
       [{ version: "v1", port: v1.port }, { version: "v2", port: v2.port }],
       "metarouter-header-mutation.yaml",
     );
-    const c = await connectHello("header", protocol);
+    const c = await connectSampleHello("header", protocol);
     const label = `header+${protocol}`;
     try {
       await waitFor(async () => count(await whoAnswers(c, 10), "") === 0, 5_000, `${label}: first calls`);

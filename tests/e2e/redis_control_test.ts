@@ -4,9 +4,9 @@
  * only over ADS (in-process `startProxy`, sidecar node `redis-client-1.redis`, the samples' client namespace) →
  * real redis-server processes on loopback.
  *
- * What a Kubernetes cluster would provide is added as "facts" (see {@link clusterFacts}): the two Services of
- * `samples/redis/redis-single.yaml` and `samples/redis/redis-cluster.yaml` as the API server returns them after
- * `kubectl apply` (a ClusterIP assigned), and the EndpointSlices the endpoints controller writes for their pods.
+ * What a Kubernetes cluster would provide is added as "facts" (see `clusterFacts` in
+ * tests/support/redis_mesh.ts): the two Services of `samples/redis/redis-single.yaml` and
+ * `samples/redis/redis-cluster.yaml` as the API server returns them after `kubectl apply` (a ClusterIP assigned), and the EndpointSlices the endpoints controller writes for their pods.
  * Since there is no kube-proxy here, the "assigned" ClusterIPs are random loopback addresses (127.x.y.z; the
  * proxy's outbound listener `<clusterIP>_6379` is then reachable, and parallel runs do not collide), and the
  * endpoints are the real redis-servers' loopback ports. The sample Deployments/StatefulSet/ConfigMaps are not
@@ -20,291 +20,18 @@
  */
 import "../../codecs/builtin.ts";
 import assert from "node:assert/strict";
-import { Redis } from "ioredis";
-import { type ControlPlane, startControlPlane } from "../../control/run.ts";
-import { silentLog } from "../../control/xds/log.ts";
-import { type ProxyHandle, startProxy } from "../../proxy/run.ts";
-import { aerakiPath } from "../support/paths.ts";
-import { type RedisCluster, type RedisNode, startRedis, startRedisCluster } from "../support/redis_peer.ts";
+import { waitFor } from "../support/net.ts";
+import { type RedisCluster, startRedis, startRedisCluster } from "../support/redis_peer.ts";
+import { CLUSTER, clusterFacts, NS, type Obj, PORT, RedisMesh, SINGLE } from "../support/redis_mesh.ts";
 
-const SAMPLES = "samples/redis";
-const NS = "redis";
-const SINGLE = "redis-single.redis.svc.cluster.local";
-const CLUSTER = "redis-cluster.redis.svc.cluster.local";
-/** The sample Services' port (both `tcp-redis`). */
-const PORT = 6379;
 /** redis-single's `requirepass` (samples/redis/redis-single.yaml ConfigMap) = the sample Secret, trimmed. */
 const SERVER_PASSWORD = "testredis";
 /** samples/redis/client-side-password.yaml. */
 const CLIENT_PASSWORD = "testredis123!";
 
-type Obj = Record<string, unknown>;
-
-/**
- * The Kubernetes-side facts. The Services are those of the samples (same names, namespace, port numbers and
- * names, selectors) plus the ClusterIP the API server assigns. The EndpointSlices stand for the pods the
- * selectors pick: Kubernetes would list pod IPs on port 6379 (16379 for the cluster bus); here every "pod" is
- * 127.0.0.1 on its own port, so each Redis Cluster node gets its own slice (a slice has one port set).
- */
-function clusterFacts(ips: ClusterIps, single: RedisNode, nodes: RedisNode[] | undefined): string {
-  const slice = (service: string, name: string, ports: [string, number][]) =>
-    `apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: ${name}
-  namespace: ${NS}
-  labels:
-    kubernetes.io/service-name: ${service}
-addressType: IPv4
-ports:
-${ports.map(([n, p]) => `  - name: ${n}\n    port: ${p}\n    protocol: TCP`).join("\n")}
-endpoints:
-  - addresses: [127.0.0.1]
-    conditions: {ready: true}
-`;
-  const docs = [
-    `apiVersion: v1
-kind: Service
-metadata:
-  name: redis-single
-  namespace: ${NS}
-spec:
-  type: ClusterIP
-  clusterIP: ${ips.single}
-  ports:
-    - port: ${PORT}
-      targetPort: 6379
-      name: tcp-redis
-  selector:
-    app: redis-single
-`,
-    slice("redis-single", "redis-single-abcde", [["tcp-redis", single.port]]),
-  ];
-  if (!nodes) return docs.join("---\n");
-  docs.push(
-    `apiVersion: v1
-kind: Service
-metadata:
-  name: redis-cluster
-  namespace: ${NS}
-spec:
-  type: ClusterIP
-  clusterIP: ${ips.cluster}
-  ports:
-    - port: ${PORT}
-      targetPort: 6379
-      name: tcp-redis
-    - port: 16379
-      targetPort: 16379
-      name: tcp-gossip
-  selector:
-    app: redis-cluster
-`,
-    ...nodes.map((n, i) =>
-      slice("redis-cluster", `redis-cluster-${i}`, [["tcp-redis", n.port], ["tcp-gossip", n.port + 10_000]])
-    ),
-  );
-  return docs.join("---\n");
-}
-
-/** An Istio sidecar bootstrap taking everything from ADS, with an admin port for `/config_dump`. */
-function adsBootstrap(xdsPort: number): Obj {
-  const ads = { ads: {}, resource_api_version: "V3" };
-  return {
-    node: {
-      id: `sidecar~127.0.0.1~redis-client-1.${NS}~${NS}.svc.cluster.local`,
-      cluster: "redis-client",
-      metadata: { NAMESPACE: NS, LABELS: { app: "redis-client" } },
-    },
-    admin: { address: { socket_address: { address: "127.0.0.1", port_value: 0 } } },
-    dynamic_resources: {
-      ads_config: {
-        api_type: "GRPC",
-        transport_api_version: "V3",
-        grpc_services: [{ envoy_grpc: { cluster_name: "xds-grpc" } }],
-      },
-      lds_config: ads,
-      cds_config: ads,
-    },
-    static_resources: {
-      clusters: [{
-        name: "xds-grpc",
-        type: "STATIC",
-        connect_timeout: { seconds: 1 },
-        load_assignment: {
-          cluster_name: "xds-grpc",
-          endpoints: [{
-            lb_endpoints: [{
-              endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: xdsPort } } },
-            }],
-          }],
-        },
-      }],
-    },
-  };
-}
-
-/** The ClusterIPs "assigned" to the sample Services. */
-interface ClusterIps {
-  readonly single: string;
-  readonly cluster: string;
-}
-
-/** Two random loopback addresses on which port 6379 can be bound (the "ClusterIPs"). */
-function loopbackClusterIps(): ClusterIps {
-  const pick = (): string => {
-    for (let i = 0; i < 50; i++) {
-      const ip = `127.${1 + rand(250)}.${rand(256)}.${1 + rand(250)}`;
-      try {
-        Deno.listen({ hostname: ip, port: PORT }).close();
-        return ip;
-      } catch { /* taken or not bindable: try another */ }
-    }
-    throw new Error(`Cannot find a loopback address with port ${PORT} free`);
-  };
-  const single = pick();
-  let cluster = pick();
-  while (cluster === single) cluster = pick();
-  return { single, cluster };
-}
-
-function rand(n: number): number {
-  return Math.floor(Math.random() * n);
-}
-
-async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`Cannot wait for ${what}: not there after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 /** `cmdstat_<command>` calls in an `INFO commandstats` reply. */
 function commandCalls(info: string, command: string): number {
   return Number(info.match(new RegExp(`cmdstat_${command}:calls=(\\d+)`))?.[1] ?? 0);
-}
-
-/** A control plane on a directory of facts + sample files, and an ADS proxy; see the module doc. */
-class Mesh {
-  readonly #clients: Redis[] = [];
-
-  private constructor(
-    readonly dir: string,
-    readonly ips: ClusterIps,
-    readonly plane: ControlPlane,
-    readonly proxy: ProxyHandle,
-    /** The proxy's NACK log lines (config it rejected). */
-    readonly nacks: string[],
-  ) {}
-
-  /** Writes the facts and `samples` (copied unchanged), starts the control plane and the proxy. */
-  static async start(facts: (ips: ClusterIps) => string, samples: string[]): Promise<Mesh> {
-    const dir = await Deno.makeTempDir({ prefix: "metamesh-redis-control-" });
-    const ips = loopbackClusterIps();
-    let plane: ControlPlane | undefined;
-    try {
-      await Deno.writeTextFile(`${dir}/cluster-facts.yaml`, facts(ips));
-      for (const f of samples) await Deno.copyFile(aerakiPath(SAMPLES, f), `${dir}/${f}`);
-      plane = await startControlPlane({
-        configDir: dir,
-        xdsPort: 0,
-        adminPort: 0,
-        hostname: "127.0.0.1",
-        log: silentLog,
-      });
-      const nacks: string[] = [];
-      const proxy = await startProxy({
-        bootstrap: adsBootstrap(plane.xdsPort),
-        origin: "redis_control_test",
-        log: (m) => {
-          if (/reject/i.test(m)) nacks.push(m);
-        },
-      });
-      return new Mesh(dir, ips, plane, proxy, nacks);
-    } catch (error) {
-      await plane?.close();
-      await Deno.remove(dir, { recursive: true });
-      throw error;
-    }
-  }
-
-  /** Copies a sample file (unchanged) into the config dir. */
-  apply(file: string): Promise<void> {
-    return Deno.copyFile(aerakiPath(SAMPLES, file), `${this.dir}/${file}`);
-  }
-
-  remove(file: string): Promise<void> {
-    return Deno.remove(`${this.dir}/${file}`);
-  }
-
-  /** Runs `body` with `file` applied; removes it afterwards. */
-  async with(file: string, body: () => Promise<void>): Promise<void> {
-    await this.apply(file);
-    try {
-      await body();
-    } finally {
-      await this.remove(file);
-    }
-  }
-
-  /** The proxy's current config (its admin `/config_dump`). */
-  async dump(): Promise<{ listeners: Obj[]; clusters: Obj[] }> {
-    const res = await fetch(`http://127.0.0.1:${this.proxy.adminPort}/config_dump`);
-    return await res.json() as { listeners: Obj[]; clusters: Obj[] };
-  }
-
-  /** Waits until the redis_proxy config of the outbound listener of `host` satisfies `ok`. */
-  waitListener(host: string, ok: (config: Obj) => boolean, what: string): Promise<void> {
-    const name = `${this.#ip(host)}_${PORT}`;
-    return this.#wait(async () => {
-      const l = (await this.dump()).listeners.find((l) => l.name === name);
-      const filter = ((l?.filter_chains as Obj[] | undefined)?.[0]?.filters as Obj[] | undefined)?.[0];
-      return filter !== undefined && ok(filter.typed_config as Obj);
-    }, `the proxy's listener ${name} (${host}) to have ${what}`);
-  }
-
-  /** Waits until the proxy's cluster `name` satisfies `ok`. */
-  waitCluster(name: string, ok: (cluster: Obj | undefined) => boolean, what: string): Promise<void> {
-    return this.#wait(
-      async () => ok((await this.dump()).clusters.find((c) => c.name === name)),
-      `the proxy's cluster ${name} to have ${what}`,
-    );
-  }
-
-  /** A non-cluster ioredis client on the outbound listener of `host` (closed by {@link close}). */
-  client(host: string, extra: Obj = {}): Redis {
-    const c = new Redis({
-      host: this.#ip(host),
-      port: PORT,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-      ...extra,
-    });
-    this.#clients.push(c);
-    return c;
-  }
-
-  async close(): Promise<void> {
-    for (const c of this.#clients) c.disconnect();
-    await this.proxy.close();
-    await this.plane.close();
-    await Deno.remove(this.dir, { recursive: true });
-  }
-
-  #ip(host: string): string {
-    return host === SINGLE ? this.ips.single : this.ips.cluster;
-  }
-
-  /** Like {@link waitFor}, naming the proxy's last NACK in the timeout error. */
-  async #wait(check: () => Promise<boolean>, what: string): Promise<void> {
-    try {
-      await waitFor(check, 10_000, what);
-    } catch (error) {
-      const nack = this.nacks.at(-1);
-      throw nack ? new Error(`${(error as Error).message}; the proxy's last NACK: ${nack}`) : error;
-    }
-  }
 }
 
 /** The error message of a failed command, or `"ok"`. */
@@ -319,10 +46,12 @@ async function outcome(p: Promise<unknown>): Promise<string> {
 
 Deno.test("redis control: server-side password (Secret) and client-side password samples", async (t) => {
   const single = await startRedis({ password: SERVER_PASSWORD });
-  const mesh = await Mesh.start((ips) => clusterFacts(ips, single, undefined), []).catch(async (error) => {
-    await single.close();
-    throw error;
-  });
+  const mesh = await RedisMesh.start((ips) => clusterFacts(ips, single, undefined), []).catch(
+    async (error) => {
+      await single.close();
+      throw error;
+    },
+  );
   try {
     await mesh.waitListener(SINGLE, (c) => c.prefix_routes !== undefined, "a redis_proxy");
 
@@ -381,13 +110,13 @@ function clusterGet(cluster: RedisCluster, key: string): Promise<string> {
 Deno.test("redis control: routing, mirroring, faults, read policy, cluster mode samples (6-node cluster)", async (t) => {
   const single = await startRedis({ password: SERVER_PASSWORD });
   let cluster: RedisCluster | undefined;
-  let mesh: Mesh | undefined;
+  let mesh: RedisMesh | undefined;
   try {
     cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 1 });
     const nodes = cluster.nodes;
     // cluster.yaml: redis-cluster in Redis Cluster mode (every sample routing to it needs it);
     // server-side-password.yaml: the proxy can talk to redis-single (routing's catch-all, the mirror).
-    mesh = await Mesh.start(
+    mesh = await RedisMesh.start(
       (ips) => clusterFacts(ips, single, nodes),
       ["cluster.yaml", "server-side-password.yaml"],
     );
