@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import type { Resource } from "../../crds/resources/mod.ts";
 import { expandList, validateResource } from "../../crds/validate.ts";
+import { parseSimpleYamlStream } from "./fast_yaml.ts";
 import type { ResourceStore, SourceError } from "./store.ts";
 
 /** Options of {@link startDirectorySource}. */
@@ -150,7 +151,8 @@ class DirectoryWatcher implements DirectorySource {
 
   #loadFile(path: string, text: string): void {
     const source = sourceName(path);
-    const docs = parseAllDocuments(text);
+    const simple = parseSimpleYamlStream(text);
+    const docs = simple ? [] : parseAllDocuments(text);
     const broken = docs.findIndex((doc) => doc.errors.length > 0);
     if (broken >= 0) {
       // Probably half written: keep every document the file had before.
@@ -164,9 +166,9 @@ class DirectoryWatcher implements DirectorySource {
     const resources: Resource[] = [];
     const errors: SourceError[] = [];
     const skipped: SkippedDocument[] = [];
-    docs.forEach((doc, index) => {
+    (simple ?? docs.map((doc) => doc.toJS())).forEach((value, index) => {
       const origin = `${path}#${index}`;
-      for (const obj of expandList(doc.toJS())) {
+      for (const obj of expandList(value)) {
         const result = validateResource(obj, origin, { defaultNamespace: this.#options.defaultNamespace });
         if (result.ok) resources.push(result.resource);
         else if (result.skipped) {
