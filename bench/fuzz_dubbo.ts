@@ -6,26 +6,15 @@
  * @module
  */
 import { runFuzz } from "../tests/support/dubbo_fuzz.ts";
+import { runFuzzBench } from "./fuzz_table.ts";
 
-const count = Number(Deno.args[0] ?? 1_000_000);
-const seed = Number(Deno.args[1] ?? 0x5eed);
-if (!Number.isInteger(count) || count <= 0) {
-  throw new RangeError(`Cannot fuzz: count '${Deno.args[0]}' is not a positive integer`);
-}
-
-const started = performance.now();
-const tally = runFuzz(count, seed);
-const seconds = (performance.now() - started) / 1000;
-
-const rows: [string, string][] = [
-  ["frames", tally.frames.toLocaleString("en-US")],
-  ["seconds", seconds.toFixed(2)],
-  ["frames/s", Math.round(tally.frames / seconds).toLocaleString("en-US")],
-  ["result frame", tally.frame.toLocaleString("en-US")],
-  ["result error", tally.error.toLocaleString("en-US")],
-  ["result need-more", tally["need-more"].toLocaleString("en-US")],
-  ["throws", "0"],
-];
-console.log(`Dubbo codec fuzz (seed ${seed})`);
-console.log("| metric | value |\n| --- | ---: |");
-for (const [k, v] of rows) console.log(`| ${k} | ${v} |`);
+runFuzzBench({
+  title: "Dubbo codec fuzz",
+  defaultSeed: 0x5eed,
+  run: runFuzz,
+  rows: [
+    ["result frame", "frame"],
+    ["result error", "error"],
+    ["result need-more", "need-more"],
+  ],
+});

@@ -68,3 +68,48 @@ export async function waitFor(
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** A loopback TCP server whose connections are each handled by one call of a handler. */
+export interface ConnServer {
+  readonly port: number;
+  /** Stops accepting, closes every open connection, waits for the accept loop to end. */
+  close(): Promise<void>;
+}
+
+/**
+ * Accepts connections on 127.0.0.1 (a free port) and runs `handle` on each; a handler that throws (peer reset,
+ * a bad frame) just ends its connection, which is closed when the handler returns.
+ */
+export function serveConnections(handle: (conn: Deno.Conn) => Promise<void>): ConnServer {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns = new Set<Deno.Conn>();
+  const close = (conn: Deno.Conn) => {
+    try {
+      conn.close();
+    } catch { /* already closed */ }
+  };
+  const serve = async (conn: Deno.Conn) => {
+    conns.add(conn);
+    try {
+      await handle(conn);
+    } catch {
+      /* reset or bad input */
+    } finally {
+      conns.delete(conn);
+      close(conn);
+    }
+  };
+  const accepting = (async () => {
+    try {
+      for await (const conn of listener) serve(conn);
+    } catch { /* closed */ }
+  })();
+  return {
+    port: (listener.addr as Deno.NetAddr).port,
+    async close() {
+      listener.close();
+      for (const c of conns) close(c);
+      await accepting;
+    },
+  };
+}

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { serveConnections } from "./net.ts";
 
 /** A unary request as the client sends it. */
 export interface TrpcRequest {
@@ -203,56 +204,27 @@ export interface TrpcServer {
  * trans_info `server` = `name`.
  */
 export function startTrpcServer(name: string): TrpcServer {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const requests: TrpcFrame[] = [];
-  const conns = new Set<Deno.Conn>();
-  const serve = async (conn: Deno.Conn) => {
-    conns.add(conn);
+  const server = serveConnections(async (conn) => {
     const framer = new Framer();
     const buf = new Uint8Array(65536);
-    try {
-      for (;;) {
-        const n = await conn.read(buf);
-        if (n === null) break;
-        for (const f of framer.push(buf.subarray(0, n))) {
-          const req = decodeTrpcFrame(f, 9);
-          requests.push(req);
-          if (req.fields.get(2) === 1) continue; // oneway
-          const reply = encodeTrpcResponse({
-            requestId: Number(req.fields.get(3) ?? 0),
-            transInfo: { server: name },
-            body: req.body,
-          });
-          await conn.write(reply);
-        }
+    for (;;) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      for (const f of framer.push(buf.subarray(0, n))) {
+        const req = decodeTrpcFrame(f, 9);
+        requests.push(req);
+        if (req.fields.get(2) === 1) continue; // oneway
+        const reply = encodeTrpcResponse({
+          requestId: Number(req.fields.get(3) ?? 0),
+          transInfo: { server: name },
+          body: req.body,
+        });
+        await conn.write(reply);
       }
-    } catch {
-      /* peer reset */
-    } finally {
-      conns.delete(conn);
-      try {
-        conn.close();
-      } catch { /* already closed */ }
     }
-  };
-  const accepting = (async () => {
-    try {
-      for await (const conn of listener) serve(conn);
-    } catch { /* closed */ }
-  })();
-  return {
-    port: (listener.addr as Deno.NetAddr).port,
-    requests,
-    async close() {
-      listener.close();
-      for (const c of conns) {
-        try {
-          c.close();
-        } catch { /* already closed */ }
-      }
-      await accepting;
-    },
-  };
+  });
+  return { port: server.port, requests, close: () => server.close() };
 }
 
 /** A tRPC client on one connection; responses are matched by request id (any order). */

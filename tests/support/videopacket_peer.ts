@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { serveConnections } from "./net.ts";
 
 /** Encodes a packet carrying `command` and the (opaque) VideoCommHeader bytes. */
 export function encodeVideoPacket(command: number, commHeader: Uint8Array = new Uint8Array(0)): Uint8Array {
@@ -57,55 +58,26 @@ export interface VideoPacketServer {
 
 /** Starts a server on a free loopback port. */
 export function startVideoPacketServer(name: string): VideoPacketServer {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const received: VideoPacket[] = [];
-  const conns = new Set<Deno.Conn>();
-  const serve = async (conn: Deno.Conn) => {
-    conns.add(conn);
+  const server = serveConnections(async (conn) => {
     let buf = new Uint8Array(0);
     const chunk = new Uint8Array(65536);
-    try {
-      for (;;) {
-        const n = await conn.read(chunk);
-        if (n === null) break;
-        const merged = new Uint8Array(buf.length + n);
-        merged.set(buf);
-        merged.set(chunk.subarray(0, n), buf.length);
-        buf = merged;
-        for (let len = checkPacket(buf); len > 0; len = checkPacket(buf)) {
-          const packet = decodeVideoPacket(buf.subarray(0, len));
-          received.push(packet);
-          buf = buf.slice(len);
-          await conn.write(encodeVideoPacket(packet.command, new TextEncoder().encode(name)));
-        }
+    for (;;) {
+      const n = await conn.read(chunk);
+      if (n === null) break;
+      const merged = new Uint8Array(buf.length + n);
+      merged.set(buf);
+      merged.set(chunk.subarray(0, n), buf.length);
+      buf = merged;
+      for (let len = checkPacket(buf); len > 0; len = checkPacket(buf)) {
+        const packet = decodeVideoPacket(buf.subarray(0, len));
+        received.push(packet);
+        buf = buf.slice(len);
+        await conn.write(encodeVideoPacket(packet.command, new TextEncoder().encode(name)));
       }
-    } catch {
-      /* reset or bad packet */
-    } finally {
-      conns.delete(conn);
-      try {
-        conn.close();
-      } catch { /* already closed */ }
     }
-  };
-  const accepting = (async () => {
-    try {
-      for await (const conn of listener) serve(conn);
-    } catch { /* closed */ }
-  })();
-  return {
-    port: (listener.addr as Deno.NetAddr).port,
-    received,
-    async close() {
-      listener.close();
-      for (const c of conns) {
-        try {
-          c.close();
-        } catch { /* already closed */ }
-      }
-      await accepting;
-    },
-  };
+  });
+  return { port: server.port, received, close: () => server.close() };
 }
 
 /** Sends one packet on `conn` and reads one whole packet back. */
