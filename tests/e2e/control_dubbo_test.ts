@@ -221,7 +221,6 @@ Deno.test("control dubbo app-level: sample unchanged from a Kubernetes API; inte
   const v1 = await startDubboServer({ name: "v1" });
   const v2 = await startDubboServer({ name: "v2" });
   const api = FakeKubeApi.start();
-  const kubeconfig = await api.writeKubeconfig();
   for (const o of [...appLevelObjects("dubbo-sample.yaml"), ...appLevelObjects("destinationrule.yaml")]) {
     api.create(o);
   }
@@ -245,7 +244,7 @@ Deno.test("control dubbo app-level: sample unchanged from a Kubernetes API; inte
   ) api.create(o);
   const [mrV1] = appLevelObjects("metarouter-v1.yaml");
   api.create(mrV1);
-  const mesh = await startMesh({ kubeconfig });
+  const mesh = await startMesh({ kube: api });
   let client: DubboClient | undefined;
   try {
     await mesh.addProxy(NODE_ID, NS, CONSUMER);
@@ -270,7 +269,6 @@ Deno.test("control dubbo app-level: sample unchanged from a Kubernetes API; inte
     await client?.close();
     await mesh.close();
     await api.close();
-    await Deno.remove(kubeconfig);
     await v1.close();
     await v2.close();
   }

@@ -108,7 +108,6 @@ Deno.test("control kube: CRUD of MetaRouter, ServiceEntry, Service, EndpointSlic
   const peers = await Promise.all(["v1", "v2", "b", "c"].map((name) => startDubboServer({ name })));
   const [v1, v2, b, c] = peers;
   const api = FakeKubeApi.start();
-  const kubeconfig = await api.writeKubeconfig();
   const sePort = freePort();
   api.create(serviceEntry(sePort));
   for (const [v, peer] of [["v1", v1], ["v2", v2]] as const) {
@@ -123,7 +122,7 @@ Deno.test("control kube: CRUD of MetaRouter, ServiceEntry, Service, EndpointSlic
     }));
   }
   api.create(destinationRule());
-  const mesh = await startMesh({ kubeconfig });
+  const mesh = await startMesh({ kube: api });
   const plane = mesh.plane;
   await mesh.addProxy(NODE.id, NS, { labels: NODE.metadata.LABELS, origin: "control_kube_test" });
   let client: DubboClient | undefined;
@@ -217,7 +216,6 @@ Deno.test("control kube: CRUD of MetaRouter, ServiceEntry, Service, EndpointSlic
     await client?.close();
     await mesh.close();
     await api.close();
-    await Deno.remove(kubeconfig);
     for (const p of peers) await p.close();
   }
 });

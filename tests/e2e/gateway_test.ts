@@ -82,14 +82,13 @@ Deno.test("gateway: Aeraki metaprotocol-gateway sample; a Thrift client on the g
   const v1 = await startThriftServer({ transport: "framed", protocol: "binary", name: "v1" });
   const v2 = await startThriftServer({ transport: "framed", protocol: "binary", name: "v2" });
   const api = FakeKubeApi.start();
-  const kubeconfig = await api.writeKubeconfig();
   for (
     const file of ["thrift-sample.yaml", "destinationrule.yaml", "ingress-gateway.yaml", "metarouter-v1.yaml"]
   ) {
     for (const o of sample(file)) api.create(o);
   }
   for (const o of [...pod("v1", v1.port), ...pod("v2", v2.port)]) api.create(o);
-  const mesh = await startMesh({ kubeconfig });
+  const mesh = await startMesh({ kube: api });
   const plane = mesh.plane;
   let client: Awaited<ReturnType<typeof connectThriftClient>> | undefined;
   try {
@@ -129,7 +128,6 @@ Deno.test("gateway: Aeraki metaprotocol-gateway sample; a Thrift client on the g
     await client?.close();
     await mesh.close();
     await api.close();
-    await Deno.remove(kubeconfig);
     await v1.close();
     await v2.close();
   }

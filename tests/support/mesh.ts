@@ -2,7 +2,7 @@
  * The e2e mesh harness: a control plane (in-process) on a temporary config directory of YAML, or on a
  * Kubernetes API (`kubeconfig`), and in-process proxies configured only over ADS ({@linkcode adsBootstrap}),
  * each for its own node. {@linkcode Mesh.close} tears down in order: proxies (last started first), the
- * control plane, the directory. Peers, clients and fake API servers stay the test's own.
+ * control plane, the directory (or kubeconfig). Peers, clients and fake API servers stay the test's own.
  *
  * @module
  */
@@ -19,8 +19,8 @@ export interface MeshOptions {
   readonly files?: Record<string, string>;
   /** Files written into the config directory: name → YAML text, or objects (one document each). */
   readonly docs?: Record<string, string | readonly unknown[]>;
-  /** A Kubernetes API to watch instead of a config directory. */
-  readonly kubeconfig?: string;
+  /** A Kubernetes API to watch instead of a config directory (its kubeconfig is written, and removed on close). */
+  readonly kube?: { writeKubeconfig(): Promise<string> };
   /** The control plane's log; default silent. */
   readonly log?: Log;
 }
@@ -62,7 +62,7 @@ export interface Mesh {
   stopPlane(): Promise<void>;
   /** Starts the control plane again on the same source and xDS port. */
   startPlane(): Promise<ControlPlane>;
-  /** Proxies (last first), control plane, config directory. */
+  /** Proxies (last first), control plane, config directory (or kubeconfig). */
   close(): Promise<void>;
 }
 
@@ -71,9 +71,11 @@ export function yamlDocs(docs: readonly unknown[]): string {
   return docs.map((d) => stringify(d)).join("---\n");
 }
 
-/** Writes the config directory (unless `kubeconfig`), starts the control plane; see the module doc. */
+/** Writes the config directory (or the kubeconfig of `kube`), starts the control plane; see the module doc. */
 export async function startMesh(opts: MeshOptions = {}): Promise<Mesh> {
-  const dir = opts.kubeconfig ? "" : await Deno.makeTempDir({ prefix: "metamesh-mesh-" });
+  const kubeconfig = await opts.kube?.writeKubeconfig();
+  const dir = kubeconfig ? "" : await Deno.makeTempDir({ prefix: "metamesh-mesh-" });
+  const removeFiles = () => Deno.remove(kubeconfig ?? dir, { recursive: true });
   const inDir = (name: string) => {
     if (!dir) throw new Error(`Cannot write ${name}: this mesh reads a Kubernetes API, not a directory`);
     return `${dir}/${name}`;
@@ -81,7 +83,7 @@ export async function startMesh(opts: MeshOptions = {}): Promise<Mesh> {
   const write = (name: string, content: string | readonly unknown[]) =>
     Deno.writeTextFile(inDir(name), typeof content === "string" ? content : yamlDocs(content));
   const copy = (source: string, name: string) => Deno.copyFile(source, inDir(name));
-  const source = opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : { configDir: dir };
+  const source = kubeconfig ? { kubeconfig } : { configDir: dir };
   const launch = (xdsPort: number) =>
     startControlPlane({
       ...source,
@@ -97,7 +99,7 @@ export async function startMesh(opts: MeshOptions = {}): Promise<Mesh> {
     for (const [name, content] of Object.entries(opts.docs ?? {})) await write(name, content);
     plane = await launch(0);
   } catch (error) {
-    if (dir) await Deno.remove(dir, { recursive: true });
+    await removeFiles();
     throw error;
   }
   const xdsPort = plane.xdsPort;
@@ -150,7 +152,7 @@ export async function startMesh(opts: MeshOptions = {}): Promise<Mesh> {
     async close() {
       for (const proxy of proxies.splice(0).reverse()) await proxy.close();
       await stopPlane();
-      if (dir) await Deno.remove(dir, { recursive: true });
+      await removeFiles();
     },
   };
 }
