@@ -67,6 +67,16 @@ export async function rssMiB(pid: number): Promise<number> {
   return Math.round(kb / 1024);
 }
 
+/**
+ * CPU time (user + system) process `pid` has used so far, in ms (from /proc; USER_HZ = 100). Per-request
+ * CPU of a relay is steadier than req/s on a machine shared with other work.
+ */
+export async function cpuMs(pid: number): Promise<number> {
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`).catch(() => "");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
 /** Established TCP connections to 127.0.0.1:`port` (counted from /proc/net/tcp). */
 export async function connectionsTo(port: number): Promise<number> {
   const table = await Deno.readTextFile("/proc/net/tcp");

@@ -14,6 +14,7 @@ import { encodeRequest, encodeResponse } from "../../tests/support/dubbo_frames.
 import {
   conditions,
   connectionsTo,
+  cpuMs,
   deno,
   freePort,
   haproxyConfig,
@@ -37,6 +38,7 @@ const { values } = parseArgs({
 });
 const seconds = Number(values.seconds);
 
+const loadBefore = (await Deno.readTextFile("/proc/loadavg")).split(" ")[0];
 const dir = await Deno.makeTempDir({ prefix: "metamesh-bench-dubbo-" });
 const requestFile = `${dir}/request.bin`, responseFile = `${dir}/response.bin`;
 await Deno.writeFile(
@@ -86,10 +88,12 @@ try {
       ]] as const
     ) {
       let rss = 0, upstreamConns = 0;
+      const cpu0 = pid ? await cpuMs(pid) : 0;
       const r = await runLoad({ port, conns, seconds, requestFile, framing: DUBBO }, async () => {
         rss = pid ? await rssMiB(pid) : 0;
         upstreamConns = await connectionsTo(upstreamPort);
       });
+      const cpuPerReq = pid ? (((await cpuMs(pid)) - cpu0) * 1000 / r.requests).toFixed(1) : "-";
       if (name === "direct" && conns === 50) direct50 = r.rps;
       const ofDirect = conns === 50 && name !== "direct" ? `${Math.round((r.rps / direct50) * 100)}%` : "";
       rows.push([
@@ -100,6 +104,7 @@ try {
         (r.p50_us / 1000).toFixed(2),
         (r.p99_us / 1000).toFixed(2),
         pid ? rss : "-",
+        cpuPerReq,
         upstreamConns,
         r.errors,
       ]);
@@ -115,6 +120,7 @@ try {
       "p50 ms",
       "p99 ms",
       "proxy RSS MiB",
+      "proxy CPU µs/req",
       "upstream conns",
       "errors",
     ],
@@ -131,7 +137,14 @@ try {
         (await Deno.stat(requestFile)).size
       } B), closed loop (one request in flight per connection), ${seconds} s per row; ` +
       `upstream = bench/loadgen.c canned responder; metamesh: one Deno process, multiplexing on, route on interface, ` +
-      `no access log; haproxy 2.6 \`mode tcp\`, nbthread 1. Load generator, proxy and upstream share the 2 cores.\n\n${table}\n`;
+      `no access log and no route mutation (so no \`x-request-id\` is generated and requests are forwarded ` +
+      `without re-encoding, see docs/ARCHITECTURE.md), default V8 flags; haproxy 2.6 \`mode tcp\`, nbthread 1. ` +
+      `Proxy RSS sampled mid-run; proxy CPU = user + system time of the relay process per request (steadier ` +
+      `than req/s when other work shares the machine). Load average (1 min) before / after: ${loadBefore} / ` +
+      `${
+        (await Deno.readTextFile("/proc/loadavg")).split(" ")[0]
+      }. Load generator, proxy and upstream share ` +
+      `the 2 cores.\n\n${table}\n`;
     await replaceSection("Dubbo", text);
   }
 } finally {

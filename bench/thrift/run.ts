@@ -18,6 +18,7 @@ import { thriftCodecFactory } from "../../codecs/thrift/mod.ts";
 import {
   conditions,
   connectionsTo,
+  cpuMs,
   deno,
   freePort,
   haproxyConfig,
@@ -70,6 +71,7 @@ const table = markdownTable(
     "p50 ms",
     "p99 ms",
     "proxy RSS MiB",
+    "proxy CPU µs/req",
     "upstream conns",
     "errors",
   ],
@@ -88,9 +90,10 @@ if (values.write) {
     `over rounds (errors: the sum); upstream conns counted per relay process. Upstream = bench/loadgen.c canned responder (framed binary: seqid copied ` +
     `at offset 20; THeader compact: \`theader-compact\` mode splices the seqid varint); metamesh: one Deno ` +
     `process (\`main.ts --mode=proxy\`), Thrift codec auto-detecting transport/protocol, multiplexing on ` +
-    `(seqids rewritten), route on \`method\`, no access log (like MetaProtocolProxy it adds an ` +
-    `\`x-request-id\` to requests that lack one: THeader requests are re-encoded with that header, framed ones ` +
-    `cannot carry it); haproxy 2.6 \`mode tcp\`, nbthread 1. Load ` +
+    `(seqids rewritten), route on \`method\`, no access log and no route mutation (so, unlike ` +
+    `MetaProtocolProxy, no \`x-request-id\` is generated and THeader requests are forwarded without ` +
+    `re-encoding; see docs/ARCHITECTURE.md), default V8 flags; haproxy 2.6 \`mode tcp\`, nbthread 1. Proxy ` +
+    `CPU = user + system time of the relay process per request (steadier than req/s on a shared machine). Load ` +
     `generator, proxy and upstream share the cores. Each path starts with one checked call. Load average ` +
     `(1 min) before / after the run: ${loadBefore} / ${await loadAverage()} (other work on the machine skews ` +
     `every row; compare paths within one run).\n\n` +
@@ -107,6 +110,8 @@ async function loadAverage(): Promise<string> {
 interface Sample {
   r: LoadResult;
   rss: number | "-";
+  /** Relay CPU per request, µs (NaN for direct). */
+  cpu: number;
   upstreamConns: number;
 }
 
@@ -146,6 +151,7 @@ async function benchPair(pair: Pair): Promise<(string | number)[][]> {
         for (const name of PATHS) {
           const relay = relays.get(name)!;
           let rss: number | "-" = "-", upstreamConns = 0;
+          const cpu0 = relay.proc ? await cpuMs(relay.proc.pid) : 0;
           const r = await runLoad(
             { port: relay.port, conns, seconds, requestFile, framing: THRIFT },
             async () => {
@@ -159,8 +165,9 @@ async function benchPair(pair: Pair): Promise<(string | number)[][]> {
               }
             },
           );
+          const cpu = relay.proc ? ((await cpuMs(relay.proc.pid)) - cpu0) * 1000 / r.requests : NaN;
           const key = `${name}|${conns}`;
-          samples.set(key, [...samples.get(key) ?? [], { r, rss, upstreamConns }]);
+          samples.set(key, [...samples.get(key) ?? [], { r, rss, cpu, upstreamConns }]);
           console.error(`${pair.label} round ${round} ${name} x${conns}: ${Math.round(r.rps)} req/s`);
         }
       }
@@ -184,6 +191,7 @@ async function benchPair(pair: Pair): Promise<(string | number)[][]> {
         (med(key, (x) => x.r.p50_us) / 1000).toFixed(2),
         (med(key, (x) => x.r.p99_us) / 1000).toFixed(2),
         name === "direct" ? "-" : Math.round(med(key, (x) => Number(x.rss))),
+        name === "direct" ? "-" : med(key, (x) => x.cpu).toFixed(1),
         Math.round(med(key, (x) => x.upstreamConns)),
         samples.get(key)!.reduce((n, x) => n + x.r.errors, 0),
       ];
