@@ -10,6 +10,7 @@ import type { Codec, CodecFactory, Frame, RequestId } from "../../codecs/codec.t
 import { ConnWriter } from "../conn_writer.ts";
 import type { Endpoint } from "../extension.ts";
 import { ReadBuffer } from "../read_buffer.ts";
+import { PendingSlots } from "./pending_slots.ts";
 import type { Counter, Gauge } from "../stats.ts";
 
 /** Why an upstream exchange failed before a response arrived. */
@@ -47,8 +48,6 @@ export interface UpstreamConnectionOptions {
   onFree?(conn: UpstreamConnection): void;
 }
 
-const MAX_ID = 0x7fffffff; // fits every protocol's id field (Thrift seqid is i32)
-
 /** See module doc. */
 export class UpstreamConnection {
   readonly endpoint: Endpoint;
@@ -58,15 +57,8 @@ export class UpstreamConnection {
   #opts: UpstreamConnectionOptions;
   /** Non-multiplexed: pending requests by the client's id (one at a time). */
   #pending = new Map<RequestId, UpstreamCallbacks>();
-  /**
-   * Multiplexed: pending requests in slot `id & (length - 1)`; ids are allocated so that slots never
-   * collide. Fixed arrays instead of a Map: a Map's table is reallocated as it fills and drains on every
-   * batch, and each discarded (promoted) table kept its requests reachable past young-generation GCs.
-   */
-  #slots: (UpstreamCallbacks | undefined)[] = new Array(64).fill(undefined);
-  #slotIds: number[] = new Array(64).fill(0);
-  #count = 0;
-  #nextId = 1;
+  /** Multiplexed: pending requests by the id the proxy gave them (see pending_slots.ts). */
+  #slots = new PendingSlots<UpstreamCallbacks>();
   #conn: Deno.TcpConn | undefined;
   #writer: ConnWriter | undefined;
   #early: Uint8Array[] = [];
@@ -84,7 +76,7 @@ export class UpstreamConnection {
 
   /** Requests waiting for a response. */
   get pendingCount(): number {
-    return this.#opts.multiplexed ? this.#count : this.#pending.size;
+    return this.#opts.multiplexed ? this.#slots.size : this.#pending.size;
   }
 
   /** Whether the connection is closed (or failed to connect). */
@@ -107,13 +99,14 @@ export class UpstreamConnection {
     this.#opts.stats.rqTotal.inc();
     let id: RequestId = frame.requestId;
     if (this.#opts.multiplexed) {
-      id = this.#allocId();
-      bytes = codec.setRequestId(frame, bytes, id);
-    }
-    if (cb) {
-      if (this.#opts.multiplexed) this.#place(id as number, cb);
-      else this.#pending.set(id, cb);
-    }
+      id = this.#slots.add(cb ?? undefined);
+      try {
+        bytes = codec.setRequestId(frame, bytes, id);
+      } catch (error) {
+        if (cb) this.#slots.cancel(id, cb);
+        throw error;
+      }
+    } else if (cb) this.#pending.set(id, cb);
     if (this.#writer) this.#writer.push(bytes);
     else this.#early.push(bytes);
     if (!cb) {
@@ -126,8 +119,7 @@ export class UpstreamConnection {
   /** Forgets the pending request `id` if it still belongs to `cb` (see {@linkcode Ticket}). */
   cancel(id: RequestId, cb: UpstreamCallbacks): void {
     if (this.#opts.multiplexed) {
-      const slot = typeof id === "number" ? id & (this.#slots.length - 1) : -1;
-      if (slot >= 0 && this.#slots[slot] === cb && this.#slotIds[slot] === id) this.#take(id);
+      if (typeof id === "number") this.#slots.cancel(id, cb);
       return;
     }
     if (this.#pending.get(id) !== cb) return;
@@ -149,43 +141,6 @@ export class UpstreamConnection {
     this.#failAll(this.#connectFailed ? "upstream_connect_failure" : "upstream_reset");
   }
 
-  #allocId(): number {
-    if (this.#count * 2 >= this.#slots.length) this.#grow();
-    const mask = this.#slots.length - 1;
-    for (;;) {
-      const id = this.#nextId;
-      this.#nextId = id >= MAX_ID ? 1 : id + 1;
-      if (this.#slots[id & mask] === undefined) return id;
-    }
-  }
-
-  #place(id: number, cb: UpstreamCallbacks): void {
-    const slot = id & (this.#slots.length - 1);
-    this.#slots[slot] = cb;
-    this.#slotIds[slot] = id;
-    this.#count++;
-  }
-
-  /** Removes and returns the multiplexed request `id` (undefined when unknown). */
-  #take(id: RequestId): UpstreamCallbacks | undefined {
-    if (typeof id !== "number") return undefined;
-    const slot = id & (this.#slots.length - 1);
-    const cb = this.#slots[slot];
-    if (cb === undefined || this.#slotIds[slot] !== id) return undefined;
-    this.#slots[slot] = undefined;
-    this.#count--;
-    return cb;
-  }
-
-  #grow(): void {
-    const slots = this.#slots, ids = this.#slotIds;
-    this.#slots = new Array(slots.length * 2).fill(undefined);
-    this.#slotIds = new Array(slots.length * 2).fill(0);
-    this.#count = 0;
-    for (let i = 0; i < slots.length; i++) if (slots[i] !== undefined) this.#place(ids[i], slots[i]!);
-    slots.fill(undefined); // the old array may be promoted garbage: it must not keep requests reachable
-  }
-
   #free(): void {
     if (!this.#opts.multiplexed && this.#pending.size === 0 && !this.#closed) this.#opts.onFree?.(this);
   }
@@ -195,12 +150,7 @@ export class UpstreamConnection {
     if (kind === "upstream_reset") this.#opts.stats.cxDestroyWithActiveRq.inc();
     const all = [...this.#pending.values()];
     this.#pending.clear();
-    for (let i = 0; i < this.#slots.length; i++) {
-      const cb = this.#slots[i];
-      if (cb !== undefined) all.push(cb);
-      this.#slots[i] = undefined;
-    }
-    this.#count = 0;
+    all.push(...this.#slots.drain());
     for (const cb of all) cb.onFailure(kind, reason);
   }
 
@@ -291,7 +241,9 @@ export class UpstreamConnection {
       return;
     }
     if (frame.type !== "response" && frame.type !== "error") return;
-    const cb = this.#opts.multiplexed ? this.#take(frame.requestId) : this.#pending.get(frame.requestId);
+    const cb = this.#opts.multiplexed
+      ? (typeof frame.requestId === "number" ? this.#slots.take(frame.requestId) : undefined)
+      : this.#pending.get(frame.requestId);
     if (!cb) {
       // Multiplexed: a late answer to a timed-out request. Otherwise the peer broke the 1:1 exchange.
       if (!this.#opts.multiplexed) this.close();
