@@ -48,8 +48,8 @@ const FAILURE_DETAILS: Record<UpstreamFailure, string> = {
  * Adds a generated `x-request-id` to the request's headers and to its mutation (so the upstream sees it).
  *
  * Aeraki's router does this for every request that lacks one. metamesh does it only when something uses
- * the id, because adding it to the mutation forces the codec to re-encode the frame (Dubbo: the whole
- * attachment map; THeader: the header) on every request: when an access log reads `%REQ(X-REQUEST-ID)%`
+ * the id, because adding it to the mutation forces the codec to re-encode the frame (e.g. a whole
+ * attachment map or header block) on every request: when an access log reads `%REQ(X-REQUEST-ID)%`
  * or tracing is configured (`MetaFilterConfig.requestIdEager`: generated before any filter runs), or when
  * the matched route has a request mutation (the frame is re-encoded anyway; generated after route
  * matching, so routes never match on a generated id). An id the client sent is always kept and forwarded.

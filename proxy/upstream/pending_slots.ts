@@ -6,13 +6,13 @@
  * every batch, and each discarded (promoted) table kept finished requests reachable past young-generation
  * GCs. A slot moves to its next generation each time it is freed, so an id is not handed out again until
  * the ids wrap at {@linkcode MAX_ID} (like a counter): a late or duplicate answer never matches a newer
- * request. (Reusing answered ids would keep them short, which would let Thrift compact rewrite its varint
- * seqids in place, but would deliver a misbehaving upstream's duplicate answer to the wrong request.)
+ * request. (Reusing answered ids would keep them short, which would let codecs with varint ids rewrite them
+ * in place, but would deliver a misbehaving upstream's duplicate answer to the wrong request.)
  *
  * @module
  */
 
-/** Largest id handed out (fits every protocol's id field; Thrift seqid is i32). */
+/** Largest id handed out (fits every protocol's id field; the narrowest is a signed 32-bit int). */
 export const MAX_ID = 0x7fffffff;
 
 /** See module doc. `T` is what waits (the request's callbacks). */
