@@ -31,7 +31,7 @@ export interface ControlPlaneOptions {
   adminPort: number;
   hostname?: string;
   log?: Log;
-  /** Store-change coalescing before the model is rebuilt (default 50 ms). */
+  /** Store-change coalescing before the model is rebuilt (default 10 ms: a source writes a batch at once). */
   debounceMs?: number;
 }
 
@@ -67,16 +67,17 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     if (current) {
       // Node keys that share a view (sidecars without inbound listeners) share its snapshot too.
       const snapshots = new WeakMap<NodeResources, Snapshot>();
-      cache.setGenerator((node) => {
+      cache.setGenerator((node, key) => {
         const view = translateForNode(current, node);
         let snapshot = snapshots.get(view);
         if (!snapshot) {
+          // The key's last snapshot lets unchanged types keep their version, payload and consistency check.
           snapshot = Snapshot.build({
             listeners: view.listeners.values(),
             routes: view.routes.values(),
             clusters: view.clusters.values(),
             endpoints: view.endpoints.values(),
-          });
+          }, cache.snapshot(key));
           snapshots.set(view, snapshot);
         }
         return snapshot;
@@ -91,7 +92,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   };
   const unsubscribe = store.onChange(() => {
     clearTimeout(timer);
-    timer = setTimeout(rebuild, opts.debounceMs ?? 50);
+    timer = setTimeout(rebuild, opts.debounceMs ?? 10);
   });
 
   const sources: { close(): Promise<void> }[] = [];

@@ -9,7 +9,8 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { basename, join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import type { Resource } from "../../crds/resources/mod.ts";
 import { expandList, validateResource } from "../../crds/validate.ts";
@@ -18,7 +19,10 @@ import type { ResourceStore, SourceError } from "./store.ts";
 
 /** Options of {@link startDirectorySource}. */
 export interface DirectorySourceOptions {
-  /** Quiet time after the last file event before re-reading (ms); default 100. */
+  /**
+   * Quiet time after the last file event before re-reading (ms); default 20 (an editor's write-rename burst;
+   * a half-written file keeps its last good config anyway).
+   */
   readonly debounceMs?: number;
   /** Watch for changes; default true (false: read once). */
   readonly watch?: boolean;
@@ -63,8 +67,10 @@ class DirectoryWatcher implements DirectorySource {
   #dir: string;
   #store: ResourceStore;
   #options: DirectorySourceOptions;
-  /** Last text read per file, to skip unchanged files. */
+  /** Hash of the last text read per file, to skip unchanged files (the text itself is not kept). */
   #texts = new Map<string, string>();
+  /** Files named by modify/create events since the last read; `undefined` after any other event: read all. */
+  #pending: Set<string> | undefined = new Set();
   #skipped = new Map<string, SkippedDocument[]>();
   #watcher?: Deno.FsWatcher;
   #loop?: Promise<void>;
@@ -85,7 +91,15 @@ class DirectoryWatcher implements DirectorySource {
   watch(): void {
     this.#watcher = Deno.watchFs(this.#dir, { recursive: true });
     this.#loop = (async () => {
-      for await (const _event of this.#watcher!) this.#schedule();
+      for await (const event of this.#watcher!) {
+        const files = event.kind === "modify" || event.kind === "create"
+          ? event.paths.filter((p) => CONFIG_FILE.test(p) && !basename(p).startsWith("."))
+          : [];
+        if (files.length === event.paths.length && this.#pending) {
+          for (const f of files) this.#pending.add(f);
+        } else this.#pending = undefined;
+        this.#schedule();
+      }
     })().catch((error) => console.error(`Cannot watch config directory ${this.#dir}: ${error}`));
   }
 
@@ -111,7 +125,11 @@ class DirectoryWatcher implements DirectorySource {
       try {
         do {
           this.#again = false;
-          await this.#readAll();
+          const only = this.#pending;
+          this.#pending = new Set();
+          // Only the files events named, when they are all known files (a new file needs the full listing).
+          if (only?.size && [...only].every((p) => this.#texts.has(p))) await this.#readFiles([...only]);
+          else await this.#readAll();
         } while (this.#again);
       } finally {
         this.#running = undefined;
@@ -125,16 +143,21 @@ class DirectoryWatcher implements DirectorySource {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.reload().catch((error) => console.error(`${error}`));
-    }, this.#options.debounceMs ?? 100);
+    }, this.#options.debounceMs ?? 20);
   }
 
   async #readAll(): Promise<void> {
     const files = await listFiles(this.#dir);
-    for (const gone of [...this.#texts.keys()].filter((path) => !files.includes(path))) {
+    const listed = new Set(files);
+    for (const gone of [...this.#texts.keys()].filter((path) => !listed.has(path))) {
       this.#texts.delete(gone);
       this.#skipped.delete(gone);
       this.#store.removeSource(sourceName(gone));
     }
+    await this.#readFiles(files);
+  }
+
+  async #readFiles(files: readonly string[]): Promise<void> {
     for (const path of files) {
       let text: string;
       try {
@@ -143,8 +166,9 @@ class DirectoryWatcher implements DirectorySource {
         if (error instanceof Deno.errors.NotFound) continue; // deleted meanwhile; the next event removes it
         throw error;
       }
-      if (this.#texts.get(path) === text) continue;
-      this.#texts.set(path, text);
+      const digest = createHash("sha1").update(text).digest("base64");
+      if (this.#texts.get(path) === digest) continue;
+      this.#texts.set(path, digest);
       this.#loadFile(path, text);
     }
   }

@@ -86,7 +86,7 @@ export class SnapshotCache {
    */
   setSnapshot(key: string, snapshot: Snapshot, node: Readonly<Obj> = { id: key }): boolean {
     const entry = this.#entries.get(key);
-    if (!this.#accept(key, snapshot, snapshot.buildMs)) return false;
+    if (!this.#accept(key, snapshot, snapshot.buildMs, entry?.snapshot)) return false;
     this.#entries.set(key, { snapshot, stale: false, node: entry?.node ?? node });
     this.#notify(key);
     return true;
@@ -122,7 +122,10 @@ export class SnapshotCache {
           `Cannot build snapshot for '${key}': ${(error as Error).message}; keeping the previous one`,
         );
       }
-      if (built && built !== entry.snapshot && this.#accept(key, built, performance.now() - started)) {
+      if (
+        built && built !== entry.snapshot &&
+        this.#accept(key, built, performance.now() - started, entry.snapshot)
+      ) {
         entry.snapshot = built;
       }
     }
@@ -165,10 +168,11 @@ export class SnapshotCache {
     return { ...this.#stats };
   }
 
-  #accept(key: string, snapshot: Snapshot, buildMs: number): boolean {
+  /** `verified`: the key's current snapshot (consistent, or it would not be there), for an incremental check. */
+  #accept(key: string, snapshot: Snapshot, buildMs: number, verified?: Snapshot): boolean {
     this.#stats.lastBuildMs = buildMs;
     let problems = checked.get(snapshot);
-    if (!problems) checked.set(snapshot, problems = consistencyProblems(snapshot));
+    if (!problems) checked.set(snapshot, problems = consistencyProblems(snapshot, verified));
     if (problems.length > 0) {
       this.#stats.refused++;
       this.#log(

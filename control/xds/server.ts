@@ -3,10 +3,12 @@
  * (SotW `StreamAggregatedResources` and incremental `DeltaAggregatedResources`), and Aeraki's MetaRDS
  * `envoy.service.route.v3.RouteDiscoveryService` (`StreamRoutes`, `DeltaRoutes`) from a
  * {@linkcode SnapshotCache}. Requests are decoded straight into canonical form (so `node.metadata` is
- * plain JSON); responses carry resources packed once by the snapshot.
+ * plain JSON); responses carry resources packed once by the snapshot, and SotW responses are framed by hand
+ * around bytes the snapshot encodes once for every stream (`wire.ts`).
  *
  * @module
  */
+import type { Buffer } from "node:buffer";
 import * as grpc from "@grpc/grpc-js";
 import { adsService } from "../../crds/grpc_services.ts";
 import { decodeMessage } from "../../crds/proto_wire.ts";
@@ -16,6 +18,7 @@ import { type Log, silentLog } from "./log.ts";
 import { XdsMetrics } from "./metrics.ts";
 import type { Obj } from "./snapshot.ts";
 import { SotwStream } from "./sotw_stream.ts";
+import { encodeDiscoveryResponse } from "./wire.ts";
 import type { StreamContext, StreamState, StreamStatus } from "./stream_state.ts";
 
 /** Options of {@linkcode startAdsServer}. */
@@ -28,7 +31,7 @@ export interface AdsServerOptions {
   log?: Log;
   /** Shared metrics (the admin server renders them). */
   metrics?: XdsMetrics;
-  /** Coalescing window for snapshot pushes. Default 75 ms. */
+  /** Coalescing window for snapshot pushes. Default 10 ms (a rebuild notifies each stream once). */
   debounceMs?: number;
 }
 
@@ -57,7 +60,7 @@ export const RDS_SERVICE = "envoy.service.route.v3.RouteDiscoveryService";
 export async function startAdsServer(options: AdsServerOptions): Promise<AdsServer> {
   const log = options.log ?? silentLog;
   const metrics = options.metrics ?? new XdsMetrics();
-  const ctx: StreamContext = { cache: options.cache, log, metrics, debounceMs: options.debounceMs ?? 75 };
+  const ctx: StreamContext = { cache: options.cache, log, metrics, debounceMs: options.debounceMs ?? 10 };
   const open = new Map<StreamState, grpc.ServerDuplexStream<Obj, unknown>>();
   const server = new grpc.Server({ "grpc.max_receive_message_length": 16 * 1024 * 1024 });
 
@@ -94,7 +97,11 @@ export async function startAdsServer(options: AdsServerOptions): Promise<AdsServ
   }
 
   const sotw = (call: grpc.ServerDuplexStream<Obj, unknown>) => {
-    const stream = new SotwStream(ctx, call.getPeer(), (response) => call.write(response));
+    const stream = new SotwStream(
+      ctx,
+      call.getPeer(),
+      (r) => call.write(encodeDiscoveryResponse(r.version_info, r.payload, r.type_url, r.nonce)),
+    );
     serve(call, stream, (req) => stream.onRequest(req));
   };
   const delta = (call: grpc.ServerDuplexStream<Obj, unknown>) => {
@@ -154,6 +161,8 @@ function serviceDefinitions(): [grpc.ServiceDefinition, grpc.ServiceDefinition] 
   const sotw = {
     ...base.StreamAggregatedResources,
     requestDeserialize: (bytes: Uint8Array) => decodeMessage(DISCOVERY_REQUEST, bytes),
+    // SotW responses arrive already encoded (`wire.ts`): the resources' bytes are shared, not re-serialised.
+    responseSerialize: (bytes: Buffer) => bytes,
   };
   const delta = {
     ...base.DeltaAggregatedResources,

@@ -8,8 +8,10 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { packAny } from "../../crds/proto_wire.ts";
+import { packAny, unpackAny } from "../../crds/proto_wire.ts";
 import { TypeUrls } from "../../crds/protos.ts";
+import { edsServiceName, rdsNames, routeClusters } from "./references.ts";
+import { concatEntries, encodeResourceEntry } from "./wire.ts";
 
 /** A canonical proto message (see docs/ARCHITECTURE.md). */
 export type Obj = Record<string, unknown>;
@@ -20,16 +22,46 @@ export interface PackedAny {
   readonly value: Uint8Array;
 }
 
-/** One resource of a snapshot: canonical form, its packed bytes and its own content version. */
+/**
+ * One resource of a snapshot: its packed bytes, its own content version and the names it references. The
+ * canonical form is not kept (the translation layer's views hold it while they live); `canonical` decodes it
+ * from the bytes on demand (config dumps, tests).
+ */
 export interface Resource {
   readonly name: string;
-  /** Canonical object (deep-frozen: the snapshot owns it). */
+  /** Canonical object with `"@type"`, decoded from `any` on each read (deep-frozen). */
   readonly canonical: Readonly<Obj>;
-  /** Packed once at build time, reused for every response. */
+  /** Packed once at build time, reused for every response (`value` is a view into `entry`). */
   readonly any: PackedAny;
+  /** The resource as one element of a DiscoveryResponse's `resources` field (see `wire.ts`). */
+  readonly entry: Uint8Array;
   /** Hash of `any.value`; the per-resource version of incremental xDS. */
   readonly version: string;
+  /**
+   * Names this resource references, for the consistency check: a listener's RDS names, an EDS cluster's
+   * ClusterLoadAssignment name, a route configuration's clusters.
+   */
+  readonly refs: readonly string[];
 }
+
+class PackedResource implements Resource {
+  readonly any: PackedAny;
+  constructor(
+    readonly name: string,
+    typeUrl: string,
+    readonly entry: Uint8Array,
+    valueAt: number,
+    readonly version: string,
+    readonly refs: readonly string[],
+  ) {
+    this.any = { type_url: typeUrl, value: entry.subarray(valueAt) };
+  }
+  get canonical(): Readonly<Obj> {
+    return deepFreeze(unpackAny(this.any));
+  }
+}
+
+const NO_REFS: readonly string[] = Object.freeze([]);
 
 /** The four resource types served over ADS, in the order Envoy wants them (CDS, EDS, LDS, RDS). */
 export const XDS_TYPES: readonly string[] = [
@@ -58,6 +90,8 @@ export interface SnapshotResources {
 interface TypeEntry {
   readonly version: string;
   readonly resources: ReadonlyMap<string, Resource>;
+  /** All resources as a DiscoveryResponse `resources` field, concatenated on first use. */
+  payload: Uint8Array | undefined;
 }
 
 // The same canonical object (by identity) is packed once, whichever snapshots contain it.
@@ -77,8 +111,10 @@ export class Snapshot {
   /**
    * Packs every resource (once) and computes versions. A resource without `@type` gets its kind's type
    * URL. Throws `TypeError` on a duplicate name, a mismatched `@type` or a resource that does not encode.
+   * With `previous` (the node's last snapshot), a type whose resources are all the same objects shares its
+   * entry: no new version hash, and the same payload bytes.
    */
-  static build(resources: SnapshotResources): Snapshot {
+  static build(resources: SnapshotResources, previous?: Snapshot): Snapshot {
     const started = performance.now();
     const types = new Map<string, TypeEntry>();
     const kinds: [string, Iterable<Obj> | undefined][] = [
@@ -98,14 +134,40 @@ export class Snapshot {
         }
         byName.set(resource.name, resource);
       }
-      types.set(typeUrl, { version: typeVersion(byName), resources: byName });
+      // Same resources (names and content versions) as the previous snapshot: share its entry (version, payload).
+      const before = previous ? previous.#types.get(typeUrl) : undefined;
+      types.set(
+        typeUrl,
+        before && sameResources(before.resources, byName)
+          ? before
+          : { version: typeVersion(byName), resources: byName, payload: undefined },
+      );
     }
     return new Snapshot(types, performance.now() - started);
+  }
+
+  /**
+   * `true` when `typeUrl` shares `other`'s entry (same names and content, see `build`'s `previous`): the
+   * references of such a type need no new consistency check.
+   */
+  sameAs(other: Snapshot, typeUrl: string): boolean {
+    return this.#types.get(typeUrl) === other.#types.get(typeUrl);
   }
 
   /** The content version of `typeUrl` (stable for equal content; `""` for an unknown type). */
   version(typeUrl: string): string {
     return this.#types.get(typeUrl)?.version ?? "";
+  }
+
+  /**
+   * Every resource of `typeUrl` as the `resources` field of a DiscoveryResponse, concatenated once per
+   * snapshot and shared by every stream that is sent the full list.
+   */
+  payload(typeUrl: string): Uint8Array {
+    const entry = this.#types.get(typeUrl);
+    if (!entry) return new Uint8Array(0);
+    entry.payload ??= concatEntries([...entry.resources.values()].map((r) => r.entry));
+    return entry.payload;
   }
 
   /** Resources of `typeUrl` by name (empty for an unknown type). The map must not be altered. */
@@ -144,18 +206,42 @@ function packResource(typeUrl: string, canonical: Obj): Resource {
   }
   const name = resourceName(typeUrl, canonical);
   if (!name) throw new TypeError(`Cannot build snapshot: a ${TYPE_SHORT[typeUrl]} resource has no name`);
-  const full = declared === undefined ? { "@type": typeUrl, ...canonical } : canonical;
   let any: PackedAny;
   try {
-    any = packAny(full);
+    any = packAny(declared === undefined ? { "@type": typeUrl, ...canonical } : canonical);
   } catch (error) {
     throw new TypeError(
       `Cannot build snapshot: ${TYPE_SHORT[typeUrl]} '${name}' does not encode: ${(error as Error).message}`,
     );
   }
-  const resource: Resource = { name, canonical: deepFreeze(full), any, version: hash([any.value]) };
+  const { entry, valueAt } = encodeResourceEntry(typeUrl, any.value);
+  const resource = new PackedResource(
+    name,
+    typeUrl,
+    entry,
+    valueAt,
+    hash([any.value]),
+    referencesOf(typeUrl, canonical),
+  );
   packed.set(canonical, resource);
   return resource;
+}
+
+function referencesOf(typeUrl: string, canonical: Obj): readonly string[] {
+  let refs: string[];
+  if (typeUrl === TypeUrls.listener) refs = rdsNames(canonical);
+  else if (typeUrl === TypeUrls.routes) refs = routeClusters(canonical);
+  else if (typeUrl === TypeUrls.cluster) {
+    const eds = edsServiceName(canonical);
+    refs = eds === undefined ? [] : [eds];
+  } else refs = [];
+  return refs.length ? refs : NO_REFS;
+}
+
+function sameResources(a: ReadonlyMap<string, Resource>, b: ReadonlyMap<string, Resource>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [name, r] of b) if (a.get(name)?.version !== r.version) return false;
+  return true;
 }
 
 function typeVersion(resources: Map<string, Resource>): string {

@@ -10,21 +10,19 @@
  * @module
  */
 import { TypeUrls } from "../../crds/protos.ts";
-import {
-  hash,
-  type Obj,
-  type PackedAny,
-  type Resource,
-  type Snapshot,
-  TYPE_SHORT,
-  XDS_TYPES,
-} from "./snapshot.ts";
+import { hash, type Obj, type Resource, type Snapshot, TYPE_SHORT, XDS_TYPES } from "./snapshot.ts";
 import { type StreamContext, StreamState } from "./stream_state.ts";
+import { concatEntries } from "./wire.ts";
 
-/** A DiscoveryResponse as grpc-js serialises it (resources already packed). */
+/**
+ * A DiscoveryResponse: its resources and the same resources pre-encoded as the message's `resources` field
+ * (the snapshot's shared bytes when the response carries the type's full list; see `wire.ts`).
+ */
 export interface SotwResponse {
   version_info: string;
-  resources: PackedAny[];
+  resources: readonly Resource[];
+  /** `resources` as DiscoveryResponse field 2, ready to frame with `encodeDiscoveryResponse`. */
+  payload: Uint8Array;
   type_url: string;
   nonce: string;
 }
@@ -154,7 +152,11 @@ export class SotwStream extends StreamState {
         TYPE_SHORT[typeUrl]
       } version ${version} nonce ${nonce}, ${resources.length} resources`,
     );
-    this.#send({ version_info: version, resources: resources.map((r) => r.any), type_url: typeUrl, nonce });
+    // The type's whole list (every initial sync, every LDS/CDS push): bytes concatenated once per snapshot.
+    const payload = resources.length === snapshot.resources(typeUrl).size
+      ? snapshot.payload(typeUrl)
+      : concatEntries(resources.map((r) => r.entry));
+    this.#send({ version_info: version, resources, payload, type_url: typeUrl, nonce });
   }
 }
 

@@ -1,0 +1,93 @@
+/**
+ * Hand-written protobuf framing of SotW `DiscoveryResponse`s, so a snapshot's resources are serialised once
+ * for all the streams that receive them: each resource is encoded once (at snapshot build) as its element of
+ * the repeated `resources` field (`Any`), a type's full resource list is concatenated once per snapshot, and a
+ * response is `version_info` + those bytes + `type_url` + the stream's own `nonce`.
+ *
+ * `DiscoveryResponse`: 1 version_info, 2 resources (repeated Any: 1 type_url, 2 value), 4 type_url, 5 nonce.
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+
+const encoder = new TextEncoder();
+
+/** The bytes of one `resources` element (`0x12 len Any{type_url, value}`), and where `value` starts in it. */
+export function encodeResourceEntry(
+  typeUrl: string,
+  value: Uint8Array,
+): { entry: Uint8Array; valueAt: number } {
+  const url = encoder.encode(typeUrl);
+  const anyLength = 1 + varintSize(url.length) + url.length + 1 + varintSize(value.length) + value.length;
+  const entry = new Uint8Array(1 + varintSize(anyLength) + anyLength);
+  let at = 0;
+  entry[at++] = 0x12;
+  at = writeVarint(entry, at, anyLength);
+  entry[at++] = 0x0a;
+  at = writeVarint(entry, at, url.length);
+  entry.set(url, at);
+  at += url.length;
+  entry[at++] = 0x12;
+  at = writeVarint(entry, at, value.length);
+  entry.set(value, at);
+  return { entry, valueAt: at };
+}
+
+/** Concatenates resource entries (the `resources` field of a response). */
+export function concatEntries(entries: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const e of entries) length += e.length;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const e of entries) {
+    out.set(e, at);
+    at += e.length;
+  }
+  return out;
+}
+
+/** A complete `DiscoveryResponse` from pre-encoded `resources` bytes. */
+export function encodeDiscoveryResponse(
+  version: string,
+  resources: Uint8Array,
+  typeUrl: string,
+  nonce: string,
+): Buffer {
+  const head = stringField(1, version);
+  const tail = [stringField(4, typeUrl), stringField(5, nonce)];
+  const out = Buffer.allocUnsafe(head.length + resources.length + tail[0].length + tail[1].length);
+  let at = 0;
+  for (const part of [head, resources, ...tail]) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+function stringField(field: number, value: string): Uint8Array {
+  if (!value) return new Uint8Array(0);
+  const bytes = encoder.encode(value);
+  const out = new Uint8Array(1 + varintSize(bytes.length) + bytes.length);
+  out[0] = (field << 3) | 2;
+  const at = writeVarint(out, 1, bytes.length);
+  out.set(bytes, at);
+  return out;
+}
+
+function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 128);
+    size++;
+  }
+  return size;
+}
+
+function writeVarint(out: Uint8Array, at: number, n: number): number {
+  while (n >= 0x80) {
+    out[at++] = (n & 0x7f) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  out[at++] = n;
+  return at;
+}
