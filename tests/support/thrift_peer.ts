@@ -41,11 +41,13 @@ const thrift: Any = require("thrift");
 let generated: { Echo: Any; Calc: Any; types: Any } | undefined;
 
 /**
- * Compiles a Thrift IDL with `thrift --gen js:node,ts,es6` once per IDL content (cached under
+ * Compiles a Thrift IDL with `thrift --gen js:node,ts,es6` once per checkout and IDL content (cached under
  * /tmp/metamesh-thrift-gen/<hash>) and returns the `gen-nodejs` folder, loadable with `loadGenerated`.
  */
 export function compileThriftIdl(idl: string): string {
-  const hash = createHash("sha256").update(readFileSync(idl)).digest("hex").slice(0, 16);
+  // The checkout is part of the key: the folder links to this checkout's node_modules, and code generated for
+  // another checkout would load another copy of `thrift` (its TApplicationException would fail instanceof).
+  const hash = createHash("sha256").update(repoRoot).update(readFileSync(idl)).digest("hex").slice(0, 16);
   const dir = `/tmp/metamesh-thrift-gen/${hash}`;
   const gen = `${dir}/gen-nodejs`;
   if (!existsSync(`${gen}/package.json`)) {
