@@ -29,21 +29,36 @@ export function loadAssignment(clusterName: string, endpoints: readonly MeshEndp
   for (const ep of endpoints) {
     let group = groups.get(ep.locality);
     if (!group) groups.set(ep.locality, group = { lb: [], weight: 0 });
-    group.lb.push({
-      endpoint: { address: { socket_address: { address: ep.address, port_value: endpointPort(ep, port) } } },
-      load_balancing_weight: { value: ep.weight },
-    });
+    group.lb.push(lbEndpoint(ep, endpointPort(ep, port)));
     group.weight += ep.weight;
   }
   const localities = [...groups].map(([locality, group]) => {
     const out: Obj = { lb_endpoints: group.lb, load_balancing_weight: { value: group.weight } };
     // Always present, empty when unknown: grpc-js-xds rejects an endpoint group without a locality.
-    out.locality = localityOf(locality) ?? {};
+    out.locality = localityOf(locality) ?? NO_LOCALITY;
     return out;
   });
   const out: Obj = { cluster_name: clusterName };
   if (localities.length) out.endpoints = localities;
   return out;
+}
+
+const NO_LOCALITY: Obj = Object.freeze({});
+// One LbEndpoint object per endpoint and port, shared by the service's load assignment and its subsets'.
+const lbEndpoints = new WeakMap<MeshEndpoint, Map<number, Obj>>();
+
+function lbEndpoint(ep: MeshEndpoint, port: number): Obj {
+  let byPort = lbEndpoints.get(ep);
+  if (!byPort) lbEndpoints.set(ep, byPort = new Map());
+  let lb = byPort.get(port);
+  if (!lb) {
+    lb = {
+      endpoint: { address: { socket_address: { address: ep.address, port_value: port } } },
+      load_balancing_weight: { value: ep.weight },
+    };
+    byPort.set(port, lb);
+  }
+  return lb;
 }
 
 /** Istio's `region/zone/subzone` locality string as an Envoy `Locality` (`undefined` when empty). */

@@ -56,6 +56,16 @@ export class XdsMetrics {
       "# TYPE metamesh_snapshot_build_seconds gauge",
       `metamesh_snapshot_build_seconds ${(cache.lastBuildMs / 1000).toFixed(6)}`,
     );
+    const memory = Deno.memoryUsage();
+    for (
+      const [key, help] of [["heapUsed", "V8 heap in use"], [
+        "external",
+        "memory outside the V8 heap (buffers)",
+      ]]
+    ) {
+      const name = `metamesh_process_${key === "heapUsed" ? "heap_used" : key}_bytes`;
+      lines.push(`# HELP ${name} ${help}.`, `# TYPE ${name} gauge`, `${name} ${memory[key as "heapUsed"]}`);
+    }
     return lines.join("\n") + "\n";
   }
 }
