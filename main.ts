@@ -155,17 +155,30 @@ async function main(args: string[]): Promise<number> {
       return 2;
     case "proxy": {
       const { runProxy } = await import("./proxy/run.ts");
-      return await runProxy(cli.config, { logLevel: cli.logLevel });
+      return await runProxy(cli.config, untilSignal(), { logLevel: cli.logLevel });
     }
     case "control": {
       const { runControlPlane } = await import("./control/run.ts");
-      return await runControlPlane(cli);
+      return await runControlPlane(cli, untilSignal());
     }
     case "demo": {
       const { runDemo } = await import("./control/demo.ts");
       return await runDemo({ logLevel: cli.logLevel });
     }
   }
+}
+
+/** Resolves on the first SIGINT or SIGTERM: both modes then close their servers and exit 0. */
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = () => {
+      Deno.removeSignalListener("SIGINT", stop);
+      Deno.removeSignalListener("SIGTERM", stop);
+      resolve();
+    };
+    Deno.addSignalListener("SIGINT", stop);
+    Deno.addSignalListener("SIGTERM", stop);
+  });
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -153,9 +153,10 @@ function allResources(store: ResourceStore): Resource[] {
   return RESOURCE_KINDS.flatMap((kind) => store.list(kind) as Resource[]);
 }
 
-/** `main.ts --mode=control`: runs until SIGINT/SIGTERM; returns the exit code. */
+/** `main.ts --mode=control`: runs until `shutdown` resolves (main.ts: SIGINT/SIGTERM); returns the exit code. */
 export async function runControlPlane(
   cli: Omit<ControlPlaneOptions, "log"> & { logLevel: string },
+  shutdown: Promise<void>,
 ): Promise<number> {
   const log = stderrLog(cli.logLevel as LogLevel);
   let plane: ControlPlane;
@@ -169,15 +170,7 @@ export async function runControlPlane(
     "info",
     `metamesh control plane: xDS on :${plane.xdsPort}, admin on :${plane.adminPort}, ${plane.store.size} resources`,
   );
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      Deno.removeSignalListener("SIGINT", stop);
-      Deno.removeSignalListener("SIGTERM", stop);
-      resolve();
-    };
-    Deno.addSignalListener("SIGINT", stop);
-    Deno.addSignalListener("SIGTERM", stop);
-  });
+  await shutdown;
   await plane.close();
   return 0;
 }

@@ -1,7 +1,7 @@
 /**
  * Proxy mode entry points: {@linkcode startProxy} builds and starts the runtime from a canonical
  * bootstrap; {@linkcode runProxy} loads a bootstrap file (YAML or JSON), starts, reports unsupported
- * config once and runs until SIGINT/SIGTERM.
+ * config once and runs until told to shut down (main.ts: SIGINT/SIGTERM).
  *
  * @module
  */
@@ -146,9 +146,13 @@ export interface RunProxyOptions {
 
 /**
  * Loads `configPath` (YAML or JSON bootstrap), starts the proxy, reports unsupported config once and
- * serves until SIGINT/SIGTERM. Returns the process exit code (1 on a config or bind error).
+ * serves until `shutdown` resolves. Returns the process exit code (1 on a config or bind error).
  */
-export async function runProxy(configPath: string, opts: RunProxyOptions = {}): Promise<number> {
+export async function runProxy(
+  configPath: string,
+  shutdown: Promise<void>,
+  opts: RunProxyOptions = {},
+): Promise<number> {
   const quiet = opts.logLevel === "error";
   const log = (m: string) => {
     if (!quiet) console.error(m);
@@ -161,15 +165,7 @@ export async function runProxy(configPath: string, opts: RunProxyOptions = {}): 
     console.error(`metamesh proxy: ${error instanceof Error ? error.message : error}`);
     return 1;
   }
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      Deno.removeSignalListener("SIGINT", stop);
-      Deno.removeSignalListener("SIGTERM", stop);
-      resolve();
-    };
-    Deno.addSignalListener("SIGINT", stop);
-    Deno.addSignalListener("SIGTERM", stop);
-  });
+  await shutdown;
   await handle.close();
   return 0;
 }
