@@ -19,6 +19,7 @@ import { XdsMetrics } from "./metrics.ts";
 import type { Obj } from "./snapshot.ts";
 import { SotwStream } from "./sotw_stream.ts";
 import { encodeDiscoveryResponse } from "./wire.ts";
+import { type SendChannel, SendQueue } from "./send_queue.ts";
 import type { StreamContext, StreamState, StreamStatus } from "./stream_state.ts";
 
 /** Options of {@linkcode startAdsServer}. */
@@ -33,6 +34,8 @@ export interface AdsServerOptions {
   metrics?: XdsMetrics;
   /** Coalescing window for snapshot pushes. Default 10 ms (a rebuild notifies each stream once). */
   debounceMs?: number;
+  /** Bytes of SotW responses in flight across all streams (`send_queue.ts`). Default 16 MiB. */
+  sendBudget?: number;
 }
 
 /** A running ADS server. */
@@ -62,12 +65,14 @@ export async function startAdsServer(options: AdsServerOptions): Promise<AdsServ
   const metrics = options.metrics ?? new XdsMetrics();
   const ctx: StreamContext = { cache: options.cache, log, metrics, debounceMs: options.debounceMs ?? 10 };
   const open = new Map<StreamState, grpc.ServerDuplexStream<Obj, unknown>>();
+  const sends = new SendQueue(options.sendBudget);
   const server = new grpc.Server({ "grpc.max_receive_message_length": 16 * 1024 * 1024 });
 
   function serve<S extends SotwStream | DeltaStream>(
     call: grpc.ServerDuplexStream<Obj, unknown>,
     stream: S,
     handle: (req: Obj) => void,
+    channel?: SendChannel,
   ): void {
     open.set(stream, call);
     metrics.connectedStreams++;
@@ -76,6 +81,7 @@ export async function startAdsServer(options: AdsServerOptions): Promise<AdsServ
       if (ended) return;
       ended = true;
       stream.close();
+      channel?.close();
       open.delete(stream);
       metrics.connectedStreams--;
       log("debug", `ADS stream ${stream.id} closed`);
@@ -97,12 +103,18 @@ export async function startAdsServer(options: AdsServerOptions): Promise<AdsServ
   }
 
   const sotw = (call: grpc.ServerDuplexStream<Obj, unknown>) => {
+    // Encoded only when the send budget lets it out: waiting responses hold the shared bytes, not copies.
+    const channel = sends.channel();
     const stream = new SotwStream(
       ctx,
       call.getPeer(),
-      (r) => call.write(encodeDiscoveryResponse(r.version_info, r.payload, r.type_url, r.nonce)),
+      (r) =>
+        channel.send(
+          r.payload.length,
+          (done) => call.write(encodeDiscoveryResponse(r.version_info, r.payload, r.type_url, r.nonce), done),
+        ),
     );
-    serve(call, stream, (req) => stream.onRequest(req));
+    serve(call, stream, (req) => stream.onRequest(req), channel);
   };
   const delta = (call: grpc.ServerDuplexStream<Obj, unknown>) => {
     const stream = new DeltaStream(ctx, call.getPeer(), (response) => call.write(response));

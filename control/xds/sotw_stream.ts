@@ -34,9 +34,17 @@ interface Subscription {
   nonce?: string;
   /** LDS/CDS (full state): the selection fingerprint last sent. */
   fingerprint?: string;
-  /** RDS/EDS (changes only): name → resource version last sent. */
+  /**
+   * RDS/EDS (changes only): the snapshot's resource map of the last response that carried the type's full
+   * list (every name in it was sent at its version there), so streams share it instead of a record per name.
+   */
+  base?: ReadonlyMap<string, Resource>;
+  /** RDS/EDS: name → version sent since `base` (overrides it; {@linkcode DROPPED} = client forgot it). */
   sent: Map<string, string>;
 }
+
+/** In `sent`: a name of `base` the client unsubscribed since, so it must be sent again. */
+const DROPPED = "";
 
 const WILDCARD_TYPES = new Set<string>([TypeUrls.listener, TypeUrls.cluster]);
 /** LDS and CDS responses are always the full (subscribed) state; RDS and EDS ones may carry only changes. */
@@ -100,10 +108,15 @@ export class SotwStream extends StreamState {
       return;
     }
     if (sub.wildcard !== wildcard || !sameSet(sub.names, names)) {
+      const before = sub.names;
       sub.wildcard = wildcard;
       sub.names = new Set(names);
       // A name dropped now and subscribed again later must be sent again (the client forgot it).
-      for (const name of [...sub.sent.keys()]) if (!sub.names.has(name)) sub.sent.delete(name);
+      for (const name of before) {
+        if (sub.names.has(name)) continue;
+        if (sub.base?.has(name)) sub.sent.set(name, DROPPED);
+        else sub.sent.delete(name);
+      }
       this.#respond(typeUrl, sub, this.snapshot(), true);
     }
   }
@@ -177,15 +190,42 @@ function changed(snapshot: Snapshot, sub: Subscription): Resource[] {
   const out: Resource[] = [];
   for (const name of sub.names) {
     const r = all.get(name);
-    if (r && sub.sent.get(name) !== r.version) out.push(r);
+    if (r && sentVersion(sub, name) !== r.version) out.push(r);
   }
   return out;
 }
 
+/** The version of `name` this stream last sent, if any. */
+function sentVersion(sub: Subscription, name: string): string | undefined {
+  const own = sub.sent.get(name);
+  return own !== undefined ? own : sub.base?.get(name)?.version;
+}
+
 /** Records what a response (or a resynchronising client) holds. */
 function remember(sub: Subscription, snapshot: Snapshot, resources: readonly Resource[]): void {
-  if (FULL_STATE_TYPES.has(sub.typeUrl)) sub.fingerprint = fingerprint(snapshot, sub);
-  else for (const r of resources) sub.sent.set(r.name, r.version);
+  if (FULL_STATE_TYPES.has(sub.typeUrl)) {
+    sub.fingerprint = fingerprint(snapshot, sub);
+    return;
+  }
+  const all = snapshot.resources(sub.typeUrl);
+  if (resources.length === all.size) {
+    // Every resource of the type (names are distinct): point at the snapshot's map, drop the per-name record.
+    sub.base = all;
+    sub.sent.clear();
+    return;
+  }
+  for (const r of resources) sub.sent.set(r.name, r.version);
+  // Still every resource at its current version: move to this snapshot's map (the old one's replaced
+  // resources are not kept alive by the stream).
+  if (sub.base !== all && holdsAll(sub, all)) {
+    sub.base = all;
+    sub.sent.clear();
+  }
+}
+
+function holdsAll(sub: Subscription, all: ReadonlyMap<string, Resource>): boolean {
+  for (const [name, r] of all) if (sentVersion(sub, name) !== r.version) return false;
+  return true;
 }
 
 /** What a full-state selection holds: the type version when wildcard (cheap), else a hash of names + versions. */

@@ -206,3 +206,27 @@ Deno.test("MetaRDS: RouteDiscoveryService/StreamRoutes serves RouteConfiguration
     client.close();
   }
 });
+
+Deno.test("SotW: a name dropped after a full-list response and subscribed again is sent again", async () => {
+  await using t = await setup();
+  t.cache.setSnapshot(NODE.id, snapshotOf(serviceSet("a", 1001), serviceSet("b", 1002)));
+  const ack = (names: string[], r: { raw: Record<string, unknown> }) =>
+    t.stream.send({
+      node: NODE,
+      type_url: TypeUrls.endpoints,
+      resource_names: names,
+      version_info: r.raw.version_info,
+      response_nonce: r.raw.nonce,
+    });
+  t.stream.send({ node: NODE, type_url: TypeUrls.endpoints, resource_names: ["a-eds", "b-eds"] });
+  let eds = await t.stream.next();
+  assert.deepEqual(eds.resources.map((r) => r.cluster_name).sort(), ["a-eds", "b-eds"]);
+  ack(["a-eds"], eds); // drops b-eds: answered with what is left
+  eds = await t.stream.next();
+  assert.deepEqual(eds.resources.map((r) => r.cluster_name), ["a-eds"]);
+  ack(["a-eds", "b-eds"], eds);
+  eds = await t.stream.next();
+  assert.deepEqual(eds.resources.map((r) => r.cluster_name), ["b-eds"]);
+  ack(["a-eds", "b-eds"], eds);
+  await t.stream.none(200);
+});
