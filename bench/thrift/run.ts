@@ -46,6 +46,10 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "3" },
     rounds: { type: "string", default: "3" },
     write: { type: "boolean", default: false },
+    /** Only the pair with this id (e.g. `theader-compact`); never with --write. */
+    only: { type: "string" },
+    /** Directory for a V8 tick log of the metamesh process (`node --prof-process DIR/v8-*.log`); never with --write. */
+    prof: { type: "string" },
   },
 });
 const seconds = Number(values.seconds);
@@ -56,7 +60,10 @@ const dir = await Deno.makeTempDir({ prefix: "metamesh-bench-thrift-" });
 const bin = await loadgenBinary();
 const rows: (string | number)[][] = [];
 try {
-  for (const pair of PAIRS) rows.push(...await benchPair(pair));
+  if (values.write && (values.only || values.prof)) {
+    throw new Error("--write measures every pair, unprofiled");
+  }
+  for (const pair of PAIRS) if (!values.only || pair.id === values.only) rows.push(...await benchPair(pair));
 } finally {
   await Deno.remove(dir, { recursive: true });
 }
@@ -234,7 +241,18 @@ async function startRelay(
   if (name === "metamesh") {
     const bootstrapFile = `${dir}/${pair.id}-bootstrap.json`;
     await Deno.writeTextFile(bootstrapFile, JSON.stringify(bootstrapFor(port, freePort(), upstreamPort)));
-    proc = spawn(deno, ["run", "-A", `${repoRoot}main.ts`, "--mode=proxy", "--config", bootstrapFile]);
+    const prof = values.prof
+      ? [`--v8-flags=--prof,--no-logfile-per-isolate,--logfile=${values.prof}/v8-%p.log`]
+      : [];
+    proc = spawn(deno, [
+      "run",
+      "-A",
+      ...prof,
+      `${repoRoot}main.ts`,
+      "--mode=proxy",
+      "--config",
+      bootstrapFile,
+    ]);
   } else {
     proc = spawn("haproxy", ["-db", "-f", await haproxyConfig(dir, port, upstreamPort)]);
   }

@@ -37,13 +37,17 @@ export interface HeaderInfo {
   readonly payloadStart: number;
   /** Offset after protocol id and transform count. */
   readonly transformsEnd: number;
-  /** String key/values of the key/value block(s). */
-  readonly strings: Map<string, string>;
-  /** Other metadata: persistent keys and Kitex int keys (by name). Not rewritten. */
-  readonly others: Map<string, string>;
+  /** String key/values of the key/value block(s) (the shared {@linkcode NO_INFO} when there are none). */
+  readonly strings: ReadonlyMap<string, string>;
+  /** Other metadata: persistent keys and Kitex int keys (by name); not rewritten. {@linkcode NO_INFO} when none. */
+  readonly others: ReadonlyMap<string, string>;
   /** Flat [start, end) pairs of info blocks kept verbatim on rewrite (everything but key/value blocks). */
-  readonly keep: number[];
+  readonly keep: readonly number[];
 }
+
+/** The info maps of a header area without info blocks (most frames): shared, never written. */
+export const NO_INFO: ReadonlyMap<string, string> = new Map();
+const NO_KEEP: readonly number[] = [];
 
 /** Reads integers and strings inside the header area; `failed` latches on any overrun. */
 class AreaReader {
@@ -127,37 +131,45 @@ export function parseHeader(b: Uint8Array, frameEnd: number): HeaderInfo | strin
   }
   if (r.id() !== 0) return "header transforms are not supported";
   if (r.failed) return "header area truncated";
-  const info: HeaderInfo = {
-    kitex,
-    protocolId,
-    payloadStart: areaEnd,
-    transformsEnd: r.pos,
-    strings: new Map(),
-    others: new Map(),
-    keep: [],
-  };
+  const transformsEnd = r.pos;
+  // Maps and the keep list are made only when a block needs them: most frames carry no info blocks.
+  let strings: Map<string, string> | null = null;
+  let others: Map<string, string> | null = null;
+  let keep: number[] | null = null;
   while (r.pos < areaEnd) {
     const start = r.pos;
     const id = r.id();
     if (id === InfoId.PADDING) break;
-    if (id === InfoId.KEY_VALUE || id === InfoId.PERSISTENT_KEY_VALUE) {
-      const target = id === InfoId.KEY_VALUE ? info.strings : info.others;
-      for (let n = r.count(); n > 0 && !r.failed; n--) target.set(r.string(), r.string());
+    if (id === InfoId.KEY_VALUE) {
+      strings ??= new Map();
+      for (let n = r.count(); n > 0 && !r.failed; n--) strings.set(r.string(), r.string());
+    } else if (id === InfoId.PERSISTENT_KEY_VALUE) {
+      others ??= new Map();
+      for (let n = r.count(); n > 0 && !r.failed; n--) others.set(r.string(), r.string());
     } else if (kitex && id === InfoId.INT_KEY_VALUE) {
+      others ??= new Map();
       for (let n = r.count(); n > 0 && !r.failed; n--) {
         const key = r.u16();
-        info.others.set(KITEX_INT_KEYS.get(key) ?? String(key), r.string());
+        others.set(KITEX_INT_KEYS.get(key) ?? String(key), r.string());
       }
     } else if (kitex && id === InfoId.ACL_TOKEN) {
       r.string(); // a credential: kept on the wire, never exported as metadata
     } else {
-      info.keep.push(start, areaEnd); // unknown block: cannot be skipped, keep the rest verbatim
+      (keep ??= []).push(start, areaEnd); // unknown block: cannot be skipped, keep the rest verbatim
       break;
     }
     if (r.failed) return `header info block ${id} truncated`;
-    if (id !== InfoId.KEY_VALUE) info.keep.push(start, r.pos);
+    if (id !== InfoId.KEY_VALUE) (keep ??= []).push(start, r.pos);
   }
-  return info;
+  return {
+    kitex,
+    protocolId,
+    payloadStart: areaEnd,
+    transformsEnd,
+    strings: strings ?? NO_INFO,
+    others: others ?? NO_INFO,
+    keep: keep ?? NO_KEEP,
+  };
 }
 
 /** Byte size of a count/length field in the flavour (varint size for Apache). */

@@ -32,8 +32,9 @@ import {
   MessageTypeId,
   MULTIPLEX_SEPARATOR,
 } from "./constants.ts";
-import { type HeaderInfo, parseHeader, rewriteHeader } from "./header_transport.ts";
+import { type HeaderInfo, NO_INFO, parseHeader, rewriteHeader } from "./header_transport.ts";
 import { renderAppException, type ReplyShape } from "./local_reply.ts";
+import { allocate } from "./slab.ts";
 import { detectProtocol, detectTransport, type ProtocolKind, type TransportKind } from "./transport.ts";
 import { MALFORMED, NEED_MORE, readI32, readU16, WalkState, writeI32 } from "./walk_state.ts";
 
@@ -151,8 +152,8 @@ export class ThriftCodec implements Codec {
     const fullName = utf8.decode(bytes.subarray(s.nameStart, s.nameEnd));
     const metadata = new Map<string, string>();
     if (header) {
-      for (const [key, value] of header.others) metadata.set(key, value);
-      for (const [key, value] of header.strings) metadata.set(key, value);
+      if (header.others !== NO_INFO) { for (const [key, value] of header.others) metadata.set(key, value); }
+      if (header.strings !== NO_INFO) { for (const [key, value] of header.strings) metadata.set(key, value); }
     }
     metadata.set("method", fullName);
     const split = fullName.indexOf(MULTIPLEX_SEPARATOR);
@@ -241,7 +242,7 @@ function setCompactSeqid(
   while (bytes[at + oldLength - 1] >= 0x80) oldLength++;
   let newLength = 1;
   for (let v = seqid >>> 0; v >= 0x80; v >>>= 7) newLength++;
-  const out = newLength === oldLength ? bytes : new Uint8Array(bytes.length - oldLength + newLength);
+  const out = newLength === oldLength ? bytes : allocate(bytes.length - oldLength + newLength);
   if (out !== bytes) {
     out.set(bytes.subarray(0, at));
     out.set(bytes.subarray(at + oldLength), at + newLength);
