@@ -70,6 +70,9 @@ export class ThriftCodec implements Codec {
   /** Pinned by config, or learnt from the first frame (sticky afterwards, as Envoy's auto transport). */
   #transport: "auto" | TransportKind;
   #protocol: "auto" | ProtocolKind;
+  /** The last method name decoded and its bytes (see `#name`). */
+  #lastName = "";
+  #lastNameBytes = new Uint8Array(0);
 
   constructor(options: ThriftOptions) {
     this.#options = options;
@@ -149,7 +152,7 @@ export class ThriftCodec implements Codec {
 
   #frame(bytes: Uint8Array, transport: TransportKind, protocol: ProtocolKind, header: HeaderInfo | null) {
     const s = this.#walk;
-    const fullName = utf8.decode(bytes.subarray(s.nameStart, s.nameEnd));
+    const fullName = this.#name(bytes, s.nameStart, s.nameEnd);
     const metadata = new Map<string, string>();
     if (header) {
       if (header.others !== NO_INFO) { for (const [key, value] of header.others) metadata.set(key, value); }
@@ -181,6 +184,23 @@ export class ThriftCodec implements Codec {
       private: facts,
     };
     return { kind: "frame" as const, frame, size: bytes.length };
+  }
+
+  /**
+   * The method name at `b[start, end)`: the previous frame's string when the bytes are the same (a
+   * connection mostly repeats a few methods; comparing a short name costs less than decoding it).
+   */
+  #name(b: Uint8Array, start: number, end: number): string {
+    const last = this.#lastNameBytes;
+    const length = end - start;
+    if (last.length === length) {
+      let i = 0;
+      while (i < length && b[start + i] === last[i]) i++;
+      if (i === length) return this.#lastName;
+    }
+    this.#lastName = utf8.decode(b.subarray(start, end));
+    this.#lastNameBytes = b.slice(start, end);
+    return this.#lastName;
   }
 
   encode(frame: Frame, mutation: ReadonlyMap<string, string>): EncodeResult {

@@ -7,6 +7,7 @@ import type { Frame } from "../../../codecs/codec.ts";
 import { thriftCodecFactory } from "../../../codecs/thrift/mod.ts";
 import { allCases, type Case, encodeIn, SHAPES } from "./cases.ts";
 import { chunkings, feed } from "./feed.ts";
+import { binaryMessage, framed } from "./thrift_wire.ts";
 
 const factory = thriftCodecFactory();
 const CASES = allCases();
@@ -53,6 +54,34 @@ Deno.test("pipelined messages on one connection decode in order (whole and byte 
       assert.equal(r.frames.length, cases.length, shape.name);
       r.frames.forEach((d, i) => check(cases[i], d.frame, `${shape.name} #${i}`));
     }
+  }
+});
+
+Deno.test("method names repeated, changed at one byte or in length decode right on one connection", () => {
+  const names = [
+    "sayHello",
+    "sayHello",
+    "sayHellp",
+    "sayHell",
+    "S:sayHello",
+    "sayHello",
+    "",
+    "sayHello",
+    "héllo",
+  ];
+  const stream = names.map((name, seqid) => framed(binaryMessage({ name, type: 1, seqid, body: [] })));
+  const codec = factory.create("server");
+  for (const [i, bytes] of stream.entries()) {
+    const r = feed(codec, [bytes]);
+    assert.equal(r.error, undefined, names[i]);
+    const frame = r.frames[0].frame;
+    const split = names[i].indexOf(":");
+    assert.equal(frame.metadata.get("method"), names[i]);
+    assert.equal(
+      frame.operation,
+      split < 0 ? names[i] : `${names[i].slice(0, split)}/${names[i].slice(split + 1)}`,
+    );
+    assert.equal((frame.private as { method: string }).method, names[i].slice(split + 1));
   }
 });
 
