@@ -30,6 +30,13 @@ export class BatchWriter {
   readonly #holdMs: number;
   readonly #onError: (error: unknown) => void;
   readonly #flushFn = (): void => this.#flush();
+  readonly #writtenFn = (n: number): void => this.#written(n);
+  readonly #failedFn = (error: unknown): void => this.#failed(error);
+  /** The chunk array swapped in while the other is written (no array per write). */
+  #spare: Uint8Array[] = [];
+  /** What the write in flight still has to write, and the bytes of the whole batch. */
+  #inflight: Uint8Array | null = null;
+  #inflightBytes = 0;
 
   constructor(conn: Deno.Conn | null, options: BatchWriterOptions = {}) {
     this.#conn = conn;
@@ -88,28 +95,53 @@ export class BatchWriter {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#conn === null || this.#writing || this.#closed || this.#chunks.length === 0) return;
-    void this.#loop(this.#conn);
+    this.#writeNext(this.#conn);
   }
 
-  async #loop(conn: Deno.Conn): Promise<void> {
+  /** Writes everything pending as one buffer. No async function: one promise per write. */
+  #writeNext(conn: Deno.Conn): void {
+    const chunks = this.#chunks;
+    this.#chunks = this.#spare;
+    const data = chunks.length === 1 ? chunks[0] : concat(chunks);
+    chunks.length = 0;
+    this.#spare = chunks;
     this.#writing = true;
+    this.#inflight = data;
+    this.#inflightBytes = data.length;
+    this.#write(conn, data);
+  }
+
+  #write(conn: Deno.Conn, data: Uint8Array): void {
     try {
-      while (this.#chunks.length > 0 && !this.#closed) {
-        const chunks = this.#chunks;
-        this.#chunks = [];
-        const data = chunks.length === 1 ? chunks[0] : concat(chunks);
-        let off = 0;
-        while (off < data.length) off += await conn.write(data.subarray(off));
-        this.#bytes -= data.length;
-      }
+      conn.write(data).then(this.#writtenFn, this.#failedFn);
     } catch (error) {
-      if (!this.#closed) {
-        this.close();
-        this.#onError(error);
-      }
-    } finally {
-      this.#writing = false;
-      if (this.#bytes === 0) this.#wake();
+      this.#failed(error);
+    }
+  }
+
+  #written(n: number): void {
+    const conn = this.#conn;
+    if (this.#closed || conn === null) return this.#failed(null);
+    const data = this.#inflight!;
+    if (n < data.length) {
+      this.#inflight = data.subarray(n);
+      return this.#write(conn, this.#inflight);
+    }
+    this.#inflight = null;
+    this.#bytes -= this.#inflightBytes;
+    if (this.#chunks.length > 0) return this.#writeNext(conn);
+    this.#writing = false;
+    if (this.#bytes === 0) this.#wake();
+  }
+
+  #failed(error: unknown): void {
+    this.#writing = false;
+    this.#inflight = null;
+    if (!this.#closed) {
+      this.close();
+      this.#onError(error);
+    } else {
+      this.#wake();
     }
   }
 
