@@ -40,6 +40,8 @@ const args = parseArgs({
     changes: { type: "string", default: "3" },
     clients: { type: "string", default: "10" },
     write: { type: "boolean", default: false },
+    /** V8 flags for the control-plane subprocess, to measure a choice (default none). */
+    "v8-flags": { type: "string" },
   },
 });
 const SERVICES = Number(args.values.services);
@@ -115,6 +117,7 @@ try {
   const plane = spawn(deno, [
     "run",
     "-A",
+    ...(args.values["v8-flags"] ? [`--v8-flags=${args.values["v8-flags"]}`] : []),
     `${repoRoot}main.ts`,
     "--mode=control",
     "--config-dir",
@@ -251,9 +254,9 @@ async function heap(adminPort: number): Promise<string> {
   const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
   const mib = (name: string) =>
     Math.round(Number(new RegExp(`^${name} (\\d+)`, "m").exec(text)?.[1] ?? 0) / 1048576);
-  return `heap used ${mib("metamesh_process_heap_used_bytes")} MiB, external ${
-    mib("metamesh_process_external_bytes")
-  } MiB`;
+  return `heap used ${mib("metamesh_process_heap_used_bytes")} of ${
+    mib("metamesh_process_heap_total_bytes")
+  } MiB, external ${mib("metamesh_process_external_bytes")} MiB`;
 }
 
 async function waitUntil(check: () => boolean, timeoutMs: number): Promise<void> {

@@ -58,13 +58,15 @@ export class XdsMetrics {
     );
     const memory = Deno.memoryUsage();
     for (
-      const [key, help] of [["heapUsed", "V8 heap in use"], [
-        "external",
-        "memory outside the V8 heap (buffers)",
-      ]]
+      const [key, metric, help] of [
+        ["heapUsed", "heap_used", "V8 heap in use"],
+        ["heapTotal", "heap_total", "V8 heap reserved"],
+        ["external", "external", "memory outside the V8 heap (buffers)"],
+        ["rss", "rss", "resident set size"],
+      ] as const
     ) {
-      const name = `metamesh_process_${key === "heapUsed" ? "heap_used" : key}_bytes`;
-      lines.push(`# HELP ${name} ${help}.`, `# TYPE ${name} gauge`, `${name} ${memory[key as "heapUsed"]}`);
+      const name = `metamesh_process_${metric}_bytes`;
+      lines.push(`# HELP ${name} ${help}.`, `# TYPE ${name} gauge`, `${name} ${memory[key]}`);
     }
     return lines.join("\n") + "\n";
   }

@@ -45,16 +45,31 @@ export interface Resource {
 }
 
 class PackedResource implements Resource {
-  readonly any: PackedAny;
+  #entry: Uint8Array;
+  #any: PackedAny;
+  readonly #valueAt: number;
   constructor(
     readonly name: string,
     typeUrl: string,
-    readonly entry: Uint8Array,
+    entry: Uint8Array,
     valueAt: number,
     readonly version: string,
     readonly refs: readonly string[],
   ) {
-    this.any = { type_url: typeUrl, value: entry.subarray(valueAt) };
+    this.#entry = entry;
+    this.#valueAt = valueAt;
+    this.#any = { type_url: typeUrl, value: entry.subarray(valueAt) };
+  }
+  get entry(): Uint8Array {
+    return this.#entry;
+  }
+  get any(): PackedAny {
+    return this.#any;
+  }
+  /** Points at the same bytes inside a type's concatenated payload, so they are held once, not twice. */
+  rebind(entry: Uint8Array): void {
+    this.#entry = entry;
+    this.#any = { type_url: this.#any.type_url, value: entry.subarray(this.#valueAt) };
   }
   get canonical(): Readonly<Obj> {
     return deepFreeze(unpackAny(this.any));
@@ -166,8 +181,18 @@ export class Snapshot {
   payload(typeUrl: string): Uint8Array {
     const entry = this.#types.get(typeUrl);
     if (!entry) return new Uint8Array(0);
-    entry.payload ??= concatEntries([...entry.resources.values()].map((r) => r.entry));
-    return entry.payload;
+    if (entry.payload) return entry.payload;
+    const resources = [...entry.resources.values()];
+    const payload = entry.payload = concatEntries(resources.map((r) => r.entry));
+    // The resources' own copies become views into the payload (same bytes), so the type's bytes are held
+    // once; a resource shared with another snapshot points at whichever payload was built last.
+    let at = 0;
+    for (const r of resources) {
+      const length = r.entry.length;
+      if (r instanceof PackedResource) r.rebind(payload.subarray(at, at + length));
+      at += length;
+    }
+    return payload;
   }
 
   /** Resources of `typeUrl` by name (empty for an unknown type). The map must not be altered. */
