@@ -17,15 +17,25 @@ interface Pending {
   readonly write: (done: () => void) => void;
 }
 
+/** What to run after every `every` bytes written (e.g. a full GC that frees the written copies). */
+export interface AfterWrites {
+  readonly every: number;
+  readonly run: () => void;
+}
+
 /** The budget and the queue of writes waiting for it. */
 export class SendQueue {
   readonly budget: number;
   #inFlight = 0;
   #queue: Pending[] = [];
   #head = 0;
+  #after: AfterWrites | undefined;
+  #written = 0;
+  #scheduled = false;
 
-  constructor(budget = DEFAULT_SEND_BUDGET) {
+  constructor(budget = DEFAULT_SEND_BUDGET, after?: AfterWrites) {
     this.budget = budget;
+    this.#after = after;
   }
 
   /** Bytes handed to streams and not yet written. */
@@ -52,6 +62,16 @@ export class SendQueue {
   /** @internal */
   release(size: number): void {
     this.#inFlight -= size;
+    this.#written += size;
+    if (this.#after && this.#written >= this.#after.every && !this.#scheduled) {
+      this.#scheduled = true;
+      // Outside the write callback: the released copy is unreferenced by then.
+      setTimeout(() => {
+        this.#scheduled = false;
+        this.#written = 0;
+        this.#after?.run();
+      }, 0);
+    }
     this.#pump();
   }
 

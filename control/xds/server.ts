@@ -20,6 +20,7 @@ import type { Obj } from "./snapshot.ts";
 import { SotwStream } from "./sotw_stream.ts";
 import { encodeDiscoveryResponse } from "./wire.ts";
 import { type SendChannel, SendQueue } from "./send_queue.ts";
+import { fullCollection } from "./collect.ts";
 import type { StreamContext, StreamState, StreamStatus } from "./stream_state.ts";
 
 /** Options of {@linkcode startAdsServer}. */
@@ -65,7 +66,9 @@ export async function startAdsServer(options: AdsServerOptions): Promise<AdsServ
   const metrics = options.metrics ?? new XdsMetrics();
   const ctx: StreamContext = { cache: options.cache, log, metrics, debounceMs: options.debounceMs ?? 10 };
   const open = new Map<StreamState, grpc.ServerDuplexStream<Obj, unknown>>();
-  const sends = new SendQueue(options.sendBudget);
+  // After every 64 MiB of responses written, a full GC frees their copies (`collect.ts`).
+  const gc = fullCollection();
+  const sends = new SendQueue(options.sendBudget, gc && { every: 64 * 1024 * 1024, run: gc });
   const server = new grpc.Server({ "grpc.max_receive_message_length": 16 * 1024 * 1024 });
 
   function serve<S extends SotwStream | DeltaStream>(

@@ -43,3 +43,13 @@ Deno.test("SendQueue: closing a channel releases its bytes and drops its waiting
   a.send(1, () => started.push("a3"));
   assert.deepEqual(started, ["a1", "b1"]);
 });
+
+Deno.test("SendQueue: runs the after-writes hook once per `every` bytes written, outside the write callback", async () => {
+  let runs = 0;
+  const queue = new SendQueue(100, { every: 10, run: () => runs++ });
+  const channel = queue.channel();
+  for (let i = 0; i < 3; i++) channel.send(4, (done) => done());
+  assert.equal(runs, 0);
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(runs, 1);
+});
