@@ -9,7 +9,7 @@
  */
 
 /** Default bytes in flight across all streams. */
-export const DEFAULT_SEND_BUDGET = 16 * 1024 * 1024;
+export const DEFAULT_SEND_BUDGET = 8 * 1024 * 1024;
 
 interface Pending {
   readonly channel: SendChannel;

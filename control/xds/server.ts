@@ -35,7 +35,7 @@ export interface AdsServerOptions {
   metrics?: XdsMetrics;
   /** Coalescing window for snapshot pushes. Default 10 ms (a rebuild notifies each stream once). */
   debounceMs?: number;
-  /** Bytes of SotW responses in flight across all streams (`send_queue.ts`). Default 16 MiB. */
+  /** Bytes of SotW responses in flight across all streams (`send_queue.ts`). Default 8 MiB. */
   sendBudget?: number;
 }
 
@@ -66,9 +66,9 @@ export async function startAdsServer(options: AdsServerOptions): Promise<AdsServ
   const metrics = options.metrics ?? new XdsMetrics();
   const ctx: StreamContext = { cache: options.cache, log, metrics, debounceMs: options.debounceMs ?? 10 };
   const open = new Map<StreamState, grpc.ServerDuplexStream<Obj, unknown>>();
-  // After every 64 MiB of responses written, a full GC frees their copies (`collect.ts`).
+  // After every 32 MiB of responses written, a full GC frees their copies (`collect.ts`).
   const gc = fullCollection();
-  const sends = new SendQueue(options.sendBudget, gc && { every: 64 * 1024 * 1024, run: gc });
+  const sends = new SendQueue(options.sendBudget, gc && { every: 32 * 1024 * 1024, run: gc });
   const server = new grpc.Server({ "grpc.max_receive_message_length": 16 * 1024 * 1024 });
 
   function serve<S extends SotwStream | DeltaStream>(
