@@ -199,7 +199,7 @@ try {
           `their name, the changed route decoded, load assignments not decoded; distinct node ids, one namespace) on the control plane ` +
           `subprocess (\`main.ts --mode=control\`). Change latency: from the file write to the last client ` +
           `applying the new RouteConfiguration (directory watch debounce 20 ms, model debounce 10 ms and push ` +
-          `coalescing 10 ms included). Heap/external: the control plane's \`Deno.memoryUsage()\` from its /metrics. \`deno run -A bench/control-plane/run.ts --write\`.\n\n${table}\n\n${verdict}\n\n` +
+          `coalescing 10 ms included). Heap used of total/external: the control plane's \`Deno.memoryUsage()\` from its /metrics (SotW writes go through an 8 MiB send budget; a full GC + malloc_trim runs after every 32 MiB written). \`deno run -A bench/control-plane/run.ts --write\`.\n\n${table}\n\n${verdict}\n\n` +
           `Conditions: ${await conditions()}; other engineers' tests and benchmarks may share the machine (check the load average).`,
       );
       console.log("bench/RESULTS.md updated");
