@@ -191,3 +191,71 @@ export async function conditions(): Promise<string> {
   );
   return `${cores} vCPU (${cpu}), ${mem} GiB RAM, Deno ${Deno.version.deno}, all processes on one machine over loopback`;
 }
+
+/** Columns of the relay tables (direct vs metamesh vs haproxy) the protocol benches print. */
+export const RELAY_COLUMNS: readonly string[] = [
+  "path",
+  "client conns",
+  "req/s",
+  "% of direct",
+  "p50 ms",
+  "p99 ms",
+  "proxy RSS MiB",
+  "proxy CPU µs/req",
+  "upstream conns",
+  "errors",
+];
+
+/** The 1-minute load average, to record how busy the machine was. */
+export async function loadAverage(): Promise<string> {
+  return (await Deno.readTextFile("/proc/loadavg")).split(" ")[0];
+}
+
+/**
+ * A static bootstrap for the protocol benches: one MetaProtocol listener on 127.0.0.1:`listenPort` whose single
+ * route (`metadata key = value`) goes to one STATIC cluster at 127.0.0.1:`upstreamPort`; no access log, no
+ * mutation (so nothing forces a re-encode), admin on `adminPort`.
+ */
+export function metaBenchBootstrap(opts: {
+  listenPort: number;
+  adminPort: number;
+  upstreamPort: number;
+  protocol: string;
+  codec: string;
+  cluster: string;
+  match: { name: string; exact_match: string };
+}): Record<string, unknown> {
+  const address = (port: number) => ({ socket_address: { address: "127.0.0.1", port_value: port } });
+  return {
+    admin: { address: address(opts.adminPort) },
+    static_resources: {
+      listeners: [{
+        name: opts.protocol,
+        address: address(opts.listenPort),
+        filter_chains: [{
+          filters: [{
+            name: "aeraki.meta_protocol_proxy",
+            typed_config: {
+              "@type": "type.googleapis.com/aeraki.meta_protocol_proxy.v1alpha.MetaProtocolProxy",
+              stat_prefix: opts.cluster,
+              protocol: { name: opts.protocol, codec: { name: opts.codec } },
+              route_config: {
+                name: "bench",
+                routes: [{ name: "r", match: { metadata: [opts.match] }, route: { cluster: opts.cluster } }],
+              },
+            },
+          }],
+        }],
+      }],
+      clusters: [{
+        name: opts.cluster,
+        type: "STATIC",
+        connect_timeout: "1s",
+        load_assignment: {
+          cluster_name: opts.cluster,
+          endpoints: [{ lb_endpoints: [{ endpoint: { address: address(opts.upstreamPort) } }] }],
+        },
+      }],
+    },
+  };
+}

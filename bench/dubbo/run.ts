@@ -18,9 +18,12 @@ import {
   deno,
   freePort,
   haproxyConfig,
+  loadAverage,
   loadgenBinary,
   markdownTable,
+  metaBenchBootstrap,
   type Proc,
+  RELAY_COLUMNS,
   repoRoot,
   rssMiB,
   runLoad,
@@ -38,7 +41,7 @@ const { values } = parseArgs({
 });
 const seconds = Number(values.seconds);
 
-const loadBefore = (await Deno.readTextFile("/proc/loadavg")).split(" ")[0];
+const loadBefore = await loadAverage();
 const dir = await Deno.makeTempDir({ prefix: "metamesh-bench-dubbo-" });
 const requestFile = `${dir}/request.bin`, responseFile = `${dir}/response.bin`;
 await Deno.writeFile(
@@ -60,7 +63,15 @@ try {
   procs.push(spawn(bin, ["server", String(upstreamPort), responseFile, "16", "12", "4", "0", "4", "8"]));
   await waitForPort(upstreamPort);
 
-  const bootstrap = bootstrapFor(proxyPort, adminPort, upstreamPort);
+  const bootstrap = metaBenchBootstrap({
+    listenPort: proxyPort,
+    adminPort: adminPort,
+    upstreamPort: upstreamPort,
+    protocol: "dubbo",
+    codec: "aeraki.meta_protocol.codec.dubbo",
+    cluster: "outbound|20880||demoservice",
+    match: { name: "interface", exact_match: INTERFACE },
+  });
   await Deno.writeTextFile(`${dir}/bootstrap.json`, JSON.stringify(bootstrap, null, 2));
   const proxy = spawn(deno, [
     "run",
@@ -111,21 +122,7 @@ try {
       console.error(`${name} x${conns}: ${Math.round(r.rps)} req/s`);
     }
   }
-  const table = markdownTable(
-    [
-      "path",
-      "client conns",
-      "req/s",
-      "% of direct",
-      "p50 ms",
-      "p99 ms",
-      "proxy RSS MiB",
-      "proxy CPU µs/req",
-      "upstream conns",
-      "errors",
-    ],
-    rows,
-  );
+  const table = markdownTable([...RELAY_COLUMNS], rows);
   console.log(table);
   if (values.write) {
     const text =
@@ -141,57 +138,11 @@ try {
       `without re-encoding, see docs/ARCHITECTURE.md), default V8 flags; haproxy 2.6 \`mode tcp\`, nbthread 1. ` +
       `Proxy RSS sampled mid-run; proxy CPU = user + system time of the relay process per request (steadier ` +
       `than req/s when other work shares the machine). Load average (1 min) before / after: ${loadBefore} / ` +
-      `${
-        (await Deno.readTextFile("/proc/loadavg")).split(" ")[0]
-      }. Load generator, proxy and upstream share ` +
+      `${await loadAverage()}. Load generator, proxy and upstream share ` +
       `the 2 cores.\n\n${table}\n`;
     await replaceSection("Dubbo", text);
   }
 } finally {
   for (const p of procs.reverse()) await p.close();
   await Deno.remove(dir, { recursive: true });
-}
-
-function bootstrapFor(listenPort: number, adminPort: number, upstream: number): Record<string, unknown> {
-  const cluster = "outbound|20880||demoservice";
-  return {
-    admin: { address: { socket_address: { address: "127.0.0.1", port_value: adminPort } } },
-    static_resources: {
-      listeners: [{
-        name: "dubbo",
-        address: { socket_address: { address: "127.0.0.1", port_value: listenPort } },
-        filter_chains: [{
-          filters: [{
-            name: "aeraki.meta_protocol_proxy",
-            typed_config: {
-              "@type": "type.googleapis.com/aeraki.meta_protocol_proxy.v1alpha.MetaProtocolProxy",
-              stat_prefix: cluster,
-              protocol: { name: "dubbo", codec: { name: "aeraki.meta_protocol.codec.dubbo" } },
-              route_config: {
-                name: "bench",
-                routes: [{
-                  name: "r",
-                  match: { metadata: [{ name: "interface", exact_match: INTERFACE }] },
-                  route: { cluster },
-                }],
-              },
-            },
-          }],
-        }],
-      }],
-      clusters: [{
-        name: cluster,
-        type: "STATIC",
-        connect_timeout: "1s",
-        load_assignment: {
-          cluster_name: cluster,
-          endpoints: [{
-            lb_endpoints: [{
-              endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: upstream } } },
-            }],
-          }],
-        },
-      }],
-    },
-  };
 }

@@ -22,10 +22,13 @@ import {
   deno,
   freePort,
   haproxyConfig,
+  loadAverage,
   loadgenBinary,
   type LoadResult,
   markdownTable,
+  metaBenchBootstrap,
   type Proc,
+  RELAY_COLUMNS,
   repoRoot,
   rssMiB,
   runLoad,
@@ -68,22 +71,7 @@ try {
   await Deno.remove(dir, { recursive: true });
 }
 
-const table = markdownTable(
-  [
-    "transport+protocol",
-    "path",
-    "client conns",
-    "req/s",
-    "% of direct",
-    "p50 ms",
-    "p99 ms",
-    "proxy RSS MiB",
-    "proxy CPU µs/req",
-    "upstream conns",
-    "errors",
-  ],
-  rows,
-);
+const table = markdownTable(["transport+protocol", ...RELAY_COLUMNS], rows);
 console.log(table);
 if (values.write) {
   const sizes = PAIRS.map((p) => `${p.label} ${p.request.length} B / ${p.response.length} B`).join(", ");
@@ -106,11 +94,6 @@ if (values.write) {
     `every row; compare paths within one run).\n\n` +
     `${table}\n`;
   await replaceSection("Thrift", text);
-}
-
-/** The 1-minute load average, to record how busy the machine was. */
-async function loadAverage(): Promise<string> {
-  return (await Deno.readTextFile("/proc/loadavg")).split(" ")[0];
 }
 
 /** One measured row of one round. */
@@ -240,7 +223,20 @@ async function startRelay(
   let proc: Proc;
   if (name === "metamesh") {
     const bootstrapFile = `${dir}/${pair.id}-bootstrap.json`;
-    await Deno.writeTextFile(bootstrapFile, JSON.stringify(bootstrapFor(port, freePort(), upstreamPort)));
+    await Deno.writeTextFile(
+      bootstrapFile,
+      JSON.stringify(
+        metaBenchBootstrap({
+          listenPort: port,
+          adminPort: freePort(),
+          upstreamPort: upstreamPort,
+          protocol: "thrift",
+          codec: "aeraki.meta_protocol.codec.thrift",
+          cluster: CLUSTER,
+          match: { name: "method", exact_match: "sayHello" },
+        }),
+      ),
+    );
     const prof = values.prof
       ? [`--v8-flags=--prof,--no-logfile-per-isolate,--logfile=${values.prof}/v8-%p.log`]
       : [];
@@ -298,47 +294,4 @@ async function checkOneCall(port: number, pair: Pair, path: string): Promise<voi
   } finally {
     conn.close();
   }
-}
-
-function bootstrapFor(listenPort: number, adminPort: number, upstream: number): Record<string, unknown> {
-  return {
-    admin: { address: { socket_address: { address: "127.0.0.1", port_value: adminPort } } },
-    static_resources: {
-      listeners: [{
-        name: "thrift",
-        address: { socket_address: { address: "127.0.0.1", port_value: listenPort } },
-        filter_chains: [{
-          filters: [{
-            name: "aeraki.meta_protocol_proxy",
-            typed_config: {
-              "@type": "type.googleapis.com/aeraki.meta_protocol_proxy.v1alpha.MetaProtocolProxy",
-              stat_prefix: CLUSTER,
-              protocol: { name: "thrift", codec: { name: "aeraki.meta_protocol.codec.thrift" } },
-              route_config: {
-                name: "bench",
-                routes: [{
-                  name: "hello",
-                  match: { metadata: [{ name: "method", exact_match: "sayHello" }] },
-                  route: { cluster: CLUSTER },
-                }],
-              },
-            },
-          }],
-        }],
-      }],
-      clusters: [{
-        name: CLUSTER,
-        type: "STATIC",
-        connect_timeout: "1s",
-        load_assignment: {
-          cluster_name: CLUSTER,
-          endpoints: [{
-            lb_endpoints: [{
-              endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: upstream } } },
-            }],
-          }],
-        },
-      }],
-    },
-  };
 }
