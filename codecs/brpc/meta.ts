@@ -15,6 +15,7 @@ import {
   RpcResponseMetaField,
   WireType,
 } from "./constants.ts";
+import { concatBytes } from "../../crds/bytes.ts";
 
 /** What the codec reads from one RpcMeta. Positions are absolute in the frame. */
 export interface RpcMetaFacts {
@@ -185,25 +186,12 @@ export function correlationIdField(id: RequestId): Uint8Array {
   return out.slice(0, at);
 }
 
-/** Concatenates protobuf pieces. */
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  n = 0;
-  for (const p of parts) {
-    out.set(p, n);
-    n += p.length;
-  }
-  return out;
-}
-
 /** A length-delimited field: tag, varint length, bytes. */
 function lenField(field: number, bytes: Uint8Array): Uint8Array {
   const head = new Uint8Array(11);
   head[0] = tag(field, WireType.len);
   const n = writeVarint(head, 1, bytes.length);
-  return concat([head.subarray(0, n), bytes]);
+  return concatBytes([head.subarray(0, n), bytes]);
 }
 
 /** A varint field carrying a protobuf `int32` (negative values sign-extended to 10 bytes). */
@@ -217,20 +205,20 @@ function int32Field(field: number, value: number): Uint8Array {
 export function userFieldEntries(entries: Iterable<readonly [string, string]>): Uint8Array {
   const parts: Uint8Array[] = [];
   for (const [k, v] of entries) {
-    const entry = concat([
+    const entry = concatBytes([
       lenField(MapEntryField.key, utf8Bytes(k)),
       lenField(MapEntryField.value, utf8Bytes(v)),
     ]);
     parts.push(lenField(RpcMetaField.userFields, entry));
   }
-  return concat(parts);
+  return concatBytes(parts);
 }
 
 /** A response RpcMeta: `response {error_code, error_text}` and `correlation_id`. */
 export function responseMeta(id: RequestId, errorCode: number, errorText: string): Uint8Array {
-  const response = concat([
+  const response = concatBytes([
     int32Field(RpcResponseMetaField.errorCode, errorCode),
     errorText === "" ? new Uint8Array(0) : lenField(RpcResponseMetaField.errorText, utf8Bytes(errorText)),
   ]);
-  return concat([lenField(RpcMetaField.response, response), correlationIdField(id)]);
+  return concatBytes([lenField(RpcMetaField.response, response), correlationIdField(id)]);
 }

@@ -18,8 +18,9 @@ import type {
 import { type Cond, KV_LIST, MAP, NUMBER, type Program, PROTOBUF } from "./compile.ts";
 import { FrameReader } from "./frame_reader.ts";
 import { buildReply } from "./reply.ts";
-import { concat, mutateKv, mutateProtobuf, pbField, spliceSection } from "./rewrite.ts";
+import { mutateKv, mutateProtobuf, pbField, spliceSection } from "./rewrite.ts";
 import { readBigUint, readInt, varintSize, writeUint, writeVarint } from "./wire.ts";
+import { concatBytes } from "../../crds/bytes.ts";
 
 const REQUEST = 0, RESPONSE = 1;
 
@@ -226,7 +227,7 @@ export class DeclarativeCodec implements Codec {
     // The id was absent (proto3 default 0): prepend the field to the section.
     const number = p.sections[index].pb[side].numberOfSlot[p.requestIdSlot];
     const at = r.bounds[index * 3 + 1];
-    return spliceSection(r, bytes, index, { from: at, to: at }, concat([pbField(number, value)]));
+    return spliceSection(r, bytes, index, { from: at, to: at }, concatBytes([pbField(number, value)]));
   }
 
   /** See {@linkcode Codec.localReply}: the description's `error_reply`, or `null` without one. */

@@ -18,8 +18,9 @@ import {
   type TemplateProgram,
   TEXT,
 } from "./compile.ts";
-import { concat, lengthBytes, pbField, writeLength } from "./rewrite.ts";
+import { lengthBytes, pbField, writeLength } from "./rewrite.ts";
 import { readInt, utf8Bytes, writeUint } from "./wire.ts";
+import { concatBytes } from "../../crds/bytes.ts";
 
 /** What `$code`, `$message` and `$request_id` stand for in a template. */
 export interface ReplyValues {
@@ -41,7 +42,7 @@ export function buildReply(p: Program, t: TemplateProgram, request: Frame, value
       content = fixed;
     }
     if (s.sizeMode === SIZE_PREFIX) {
-      content = concat([lengthBytes(content.length, s.prefixWidth, s.little), content]);
+      content = concatBytes([lengthBytes(content.length, s.prefixWidth, s.little), content]);
     }
     contents.push(content);
     bodySize += content.length;
@@ -95,7 +96,7 @@ function sectionContent(
         if (n !== 0 && Number.isFinite(n)) parts.push(pbField(item.number, n));
       }
     }
-    return concat(parts);
+    return concatBytes(parts);
   }
   if (format === TEXT || format === OPAQUE) return utf8Bytes(String(resolve(items[0], request, v)));
   return new Uint8Array(0);

@@ -8,6 +8,7 @@
 import { KV_LIST, type Program, SIZE_FIELD, SIZE_PREFIX } from "./compile.ts";
 import type { FrameReader } from "./frame_reader.ts";
 import { maxUint, readVarint, utf8, utf8Bytes, varint, varintSize, writeUint, writeVarint } from "./wire.ts";
+import { concatBytes } from "../../crds/bytes.ts";
 
 /**
  * Returns a copy of frame `b` (already read by `reader`) whose section `index` content has bytes
@@ -99,20 +100,7 @@ export function pbField(number: number, value: number | Uint8Array): Uint8Array 
 
 /** A protobuf map<string, bytes|string> entry of field `number`. */
 function pbMapEntry(number: number, key: string, value: string): Uint8Array {
-  return pbField(number, concat([pbField(1, utf8Bytes(key)), pbField(2, utf8Bytes(value))]));
-}
-
-/** Concatenates byte arrays (one allocation). */
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const part of parts) size += part.length;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+  return pbField(number, concatBytes([pbField(1, utf8Bytes(key)), pbField(2, utf8Bytes(value))]));
 }
 
 /**
@@ -151,7 +139,7 @@ export function mutateProtobuf(
   }
   parts.push(b.subarray(keepFrom, end));
   for (const [key, value] of mutation) parts.push(pbMapEntry(number, key, value));
-  return concat(parts);
+  return concatBytes(parts);
 }
 
 function entryKey(b: Uint8Array, start: number, end: number): string {
@@ -216,7 +204,7 @@ export function encodeKv(
       v,
     );
   }
-  return concat(parts);
+  return concatBytes(parts);
 }
 
 /** A length as `width` bytes (0 = varint). */

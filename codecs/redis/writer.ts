@@ -1,3 +1,4 @@
+import { concatBytes } from "../../crds/bytes.ts";
 /**
  * Batched writes to a Deno.Conn: chunks pushed during one synchronous batch (one downstream read, one
  * upstream read) go out as one `write`, one write in flight at a time. Optionally holds bytes until a
@@ -102,7 +103,7 @@ export class BatchWriter {
   #writeNext(conn: Deno.Conn): void {
     const chunks = this.#chunks;
     this.#chunks = this.#spare;
-    const data = chunks.length === 1 ? chunks[0] : concat(chunks);
+    const data = chunks.length === 1 ? chunks[0] : concatBytes(chunks);
     chunks.length = 0;
     this.#spare = chunks;
     this.#writing = true;
@@ -151,17 +152,4 @@ export class BatchWriter {
     this.#waiters = [];
     for (const w of waiters) w();
   }
-}
-
-/** Concatenates chunks into one new buffer. */
-export function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const c of chunks) size += c.length;
-  const out = new Uint8Array(size);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
 }

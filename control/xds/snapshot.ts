@@ -11,7 +11,8 @@ import { createHash } from "node:crypto";
 import { packAny, unpackAny } from "../../crds/proto_wire.ts";
 import { TypeUrls } from "../../crds/protos.ts";
 import { edsServiceName, rdsNames, routeClusters } from "./references.ts";
-import { concatEntries, encodeResourceEntry } from "./wire.ts";
+import { encodeResourceEntry } from "./wire.ts";
+import { concatBytes } from "../../crds/bytes.ts";
 
 /** A canonical proto message (see docs/ARCHITECTURE.md). */
 export type Obj = Record<string, unknown>;
@@ -183,7 +184,7 @@ export class Snapshot {
     if (!entry) return new Uint8Array(0);
     if (entry.payload) return entry.payload;
     const resources = [...entry.resources.values()];
-    const payload = entry.payload = concatEntries(resources.map((r) => r.entry));
+    const payload = entry.payload = concatBytes(resources.map((r) => r.entry));
     // The resources' own copies become views into the payload (same bytes), so the type's bytes are held
     // once; a resource shared with another snapshot points at whichever payload was built last.
     let at = 0;

@@ -12,7 +12,7 @@
 import { TypeUrls } from "../../crds/protos.ts";
 import { hash, type Obj, type Resource, type Snapshot, TYPE_SHORT, XDS_TYPES } from "./snapshot.ts";
 import { type StreamContext, StreamState } from "./stream_state.ts";
-import { concatEntries } from "./wire.ts";
+import { concatBytes } from "../../crds/bytes.ts";
 
 /**
  * A DiscoveryResponse: its resources and the same resources pre-encoded as the message's `resources` field
@@ -168,7 +168,7 @@ export class SotwStream extends StreamState {
     // The type's whole list (every initial sync, every LDS/CDS push): bytes concatenated once per snapshot.
     const payload = resources.length === snapshot.resources(typeUrl).size
       ? snapshot.payload(typeUrl)
-      : concatEntries(resources.map((r) => r.entry));
+      : concatBytes(resources.map((r) => r.entry));
     this.#send({ version_info: version, resources, payload, type_url: typeUrl, nonce });
   }
 }

@@ -33,19 +33,6 @@ export function encodeResourceEntry(
   return { entry, valueAt: at };
 }
 
-/** Concatenates resource entries (the `resources` field of a response). */
-export function concatEntries(entries: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const e of entries) length += e.length;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const e of entries) {
-    out.set(e, at);
-    at += e.length;
-  }
-  return out;
-}
-
 /** A complete `DiscoveryResponse` from pre-encoded `resources` bytes. */
 export function encodeDiscoveryResponse(
   version: string,

@@ -18,6 +18,7 @@ import {
   encodeResponse,
   hessianDecodeAll,
 } from "./dubbo_frames.ts";
+import { concatBytes } from "../../crds/bytes.ts";
 
 const HEADER = 16;
 /** Largest frame either side accepts (Dubbo's default payload limit is 8 MiB). */
@@ -160,7 +161,7 @@ class FrameWriter {
   async #run(): Promise<void> {
     try {
       while (this.#queue.length > 0) {
-        const chunk = this.#queue.length === 1 ? this.#queue[0] : concat(this.#queue);
+        const chunk = this.#queue.length === 1 ? this.#queue[0] : concatBytes(this.#queue);
         this.#queue = [];
         for (let off = 0; off < chunk.length;) off += await this.#conn.write(chunk.subarray(off));
       }
@@ -169,18 +170,6 @@ class FrameWriter {
       this.#onError();
     }
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const p of parts) size += p.length;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 function closeQuietly(conn: Deno.TcpConn): void {

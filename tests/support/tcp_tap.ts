@@ -1,3 +1,4 @@
+import { concatBytes } from "../../crds/bytes.ts";
 /**
  * A TCP tap for tests: forwards a loopback port to a target and keeps every byte sent towards the target,
  * per connection, so a test can check what the proxy put on the wire upstream.
@@ -46,7 +47,7 @@ export function startTap(target: number): Tap {
   })().catch(() => {});
   return {
     port: (listener.addr as Deno.NetAddr).port,
-    received: () => streams.map(concat),
+    received: () => streams.map((chunks) => concatBytes(chunks)),
     async close() {
       listener.close();
       await accepting;
@@ -55,11 +56,4 @@ export function startTap(target: number): Tap {
       await Promise.all(pumps);
     },
   };
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) out.set(c, (at += c.length) - c.length);
-  return out;
 }

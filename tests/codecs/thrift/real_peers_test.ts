@@ -10,6 +10,7 @@ import type { Frame } from "../../../codecs/codec.ts";
 import { thriftCodecFactory } from "../../../codecs/thrift/mod.ts";
 import { connectThriftClient, PEER_PAIRS, startThriftServer } from "../../support/thrift_peer.ts";
 import { feed } from "./feed.ts";
+import { concatBytes } from "../../../crds/bytes.ts";
 
 const thrift = createRequire(import.meta.url)("thrift");
 const factory = thriftCodecFactory();
@@ -47,13 +48,6 @@ function startTap(target: number) {
       await Promise.all([accepting, ...pumps]);
     },
   };
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) out.set(c, at), at += c.length;
-  return out;
 }
 
 const summary = (f: Frame) => `${f.type}:${f.metadata.get("method")}:${f.ok}`;
@@ -114,7 +108,7 @@ for (const pair of PEER_PAIRS) {
         let data: Uint8Array = new Uint8Array(0);
         try {
           for (let n; (n = await conn.read(buf)) !== null;) {
-            data = concat([data, buf.subarray(0, n)]);
+            data = concatBytes([data, buf.subarray(0, n)]);
             const r = codec.decode(data);
             if (r.kind !== "frame") continue;
             const reply = codec.localReply(r.frame, { kind: "route_not_found", message: "no route for you" });
