@@ -34,3 +34,25 @@ export function resolveCodec(name: string, config?: Record<string, unknown>): Co
   }
   return provider(config);
 }
+
+/**
+ * A provider for a codec whose config message has no fields (Aeraki's `DubboCodec`, `BrpcCodec`…): it accepts
+ * an absent config or that empty message and always returns `factory`.
+ */
+export function emptyConfigProvider(label: string, configType: string, factory: CodecFactory): CodecProvider {
+  const message = configType.slice(configType.lastIndexOf(".") + 1);
+  return (config) => {
+    if (config === undefined) return factory;
+    const type = config["@type"];
+    if (type !== undefined && type !== configType) {
+      throw new TypeError(`Cannot configure ${label} codec: config type '${type}' is not ${configType}`);
+    }
+    const unknown = Object.keys(config).find((key) => key !== "@type");
+    if (unknown !== undefined) {
+      throw new TypeError(
+        `Cannot configure ${label} codec: unknown field '${unknown}' (${message} has no fields)`,
+      );
+    }
+    return factory;
+  };
+}

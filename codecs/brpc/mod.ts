@@ -5,7 +5,7 @@
  * @module
  */
 import type { CodecFactory, CodecRole } from "../codec.ts";
-import { registerCodec } from "../registry.ts";
+import { emptyConfigProvider, registerCodec } from "../registry.ts";
 import { BrpcCodec, type BrpcLimits } from "./brpc_codec.ts";
 import { DEFAULT_MAX_BODY_SIZE } from "./constants.ts";
 
@@ -34,23 +34,7 @@ export function createBrpcCodecFactory(options: BrpcCodecOptions = {}): CodecFac
   });
 }
 
-/** Registry provider: accepts an absent config or Aeraki's empty `BrpcCodec` message. */
-function provide(config: Record<string, unknown> | undefined): CodecFactory {
-  if (config !== undefined) {
-    const type = config["@type"];
-    if (type !== undefined && type !== BRPC_CONFIG_TYPE) {
-      throw new TypeError(`Cannot configure brpc codec: config type '${type}' is not ${BRPC_CONFIG_TYPE}`);
-    }
-    const unknown = Object.keys(config).filter((key) => key !== "@type");
-    if (unknown.length > 0) {
-      throw new TypeError(
-        `Cannot configure brpc codec: unknown field '${unknown[0]}' (BrpcCodec has no fields)`,
-      );
-    }
-  }
-  return defaultFactory;
-}
-
-const defaultFactory = createBrpcCodecFactory();
-
-registerCodec([BRPC_CODEC_NAME, "brpc"], provide);
+registerCodec(
+  [BRPC_CODEC_NAME, "brpc"],
+  emptyConfigProvider("brpc", BRPC_CONFIG_TYPE, createBrpcCodecFactory()),
+);

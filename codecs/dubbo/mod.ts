@@ -4,7 +4,7 @@
  * @module
  */
 import type { CodecFactory } from "../codec.ts";
-import { registerCodec } from "../registry.ts";
+import { emptyConfigProvider, registerCodec } from "../registry.ts";
 import { DEFAULT_MAX_BODY_SIZE } from "./constants.ts";
 import { DubboCodec, type DubboLimits } from "./dubbo_codec.ts";
 import { DEFAULT_HESSIAN_LIMITS, type HessianLimits } from "./hessian2_reader.ts";
@@ -39,23 +39,7 @@ export function createDubboCodecFactory(options: DubboCodecOptions = {}): CodecF
   });
 }
 
-/** Registry provider: accepts an absent config or Aeraki's empty `DubboCodec` message. */
-function provide(config: Record<string, unknown> | undefined): CodecFactory {
-  if (config !== undefined) {
-    const type = config["@type"];
-    if (type !== undefined && type !== DUBBO_CONFIG_TYPE) {
-      throw new TypeError(`Cannot configure Dubbo codec: config type '${type}' is not ${DUBBO_CONFIG_TYPE}`);
-    }
-    const unknown = Object.keys(config).filter((key) => key !== "@type");
-    if (unknown.length > 0) {
-      throw new TypeError(
-        `Cannot configure Dubbo codec: unknown field '${unknown[0]}' (DubboCodec has no fields)`,
-      );
-    }
-  }
-  return defaultFactory;
-}
-
-const defaultFactory = createDubboCodecFactory();
-
-registerCodec([DUBBO_CODEC_NAME, "dubbo"], provide);
+registerCodec(
+  [DUBBO_CODEC_NAME, "dubbo"],
+  emptyConfigProvider("Dubbo", DUBBO_CONFIG_TYPE, createDubboCodecFactory()),
+);
