@@ -44,21 +44,12 @@ export function loadAssignment(clusterName: string, endpoints: readonly MeshEndp
 }
 
 const NO_LOCALITY: Obj = Object.freeze({});
-// One LbEndpoint object per endpoint and port, shared by the service's load assignment and its subsets'.
-const lbEndpoints = new WeakMap<MeshEndpoint, Map<number, Obj>>();
 
 function lbEndpoint(ep: MeshEndpoint, port: number): Obj {
-  let byPort = lbEndpoints.get(ep);
-  if (!byPort) lbEndpoints.set(ep, byPort = new Map());
-  let lb = byPort.get(port);
-  if (!lb) {
-    lb = {
-      endpoint: { address: { socket_address: { address: ep.address, port_value: port } } },
-      load_balancing_weight: { value: ep.weight },
-    };
-    byPort.set(port, lb);
-  }
-  return lb;
+  return {
+    endpoint: { address: { socket_address: { address: ep.address, port_value: port } } },
+    load_balancing_weight: { value: ep.weight },
+  };
 }
 
 /** Istio's `region/zone/subzone` locality string as an Envoy `Locality` (`undefined` when empty). */

@@ -1,11 +1,14 @@
 /**
- * Everything one service contributes to any node, built once per mesh model and shared by every node view
- * (objects are treated as frozen): clusters and load assignments of every port, outbound MetaProtocol and Redis
- * listeners with their RDS route tables, and proxyless gRPC listeners/routes.
+ * Everything one service contributes to any node, built once per mesh model and shared by every node view:
+ * clusters and load assignments of every port, outbound MetaProtocol and Redis listeners with their RDS route
+ * tables, and proxyless gRPC listeners/routes. Each resource is packed to protobuf as soon as it is built and
+ * only the packed form is kept (see `control/xds/resource.ts`): views live as long as their service is
+ * unchanged, so they are the bulk of the control plane's memory.
  *
  * @module
  */
-import type { MetaRouteConfiguration } from "../../crds/route_model.ts";
+import { TypeUrls } from "../../crds/protos.ts";
+import { packResource, type Resource } from "../xds/resource.ts";
 import { type ClusterOutput, serviceClusters } from "./clusters.ts";
 import { grpcListener, grpcRoutes } from "./grpc.ts";
 import { outboundListeners } from "./listeners.ts";
@@ -17,28 +20,28 @@ import { isRedisClusterMode, outboundRedisFilter, redisClusterOverrides } from "
 
 type Obj = Record<string, unknown>;
 
-/** A named resource in canonical form. */
-export interface Named {
-  readonly name: string;
-  readonly value: Obj;
+/** An outbound listener with what node views need to know of it without decoding it. */
+export interface OutboundListener {
+  readonly resource: Resource;
+  readonly port: number;
+  /** Envoy's `redis_proxy` (visible to every importing namespace) rather than a MetaProtocol listener. */
+  readonly redis: boolean;
 }
 
-/** What one service contributes. */
+/** What one service contributes (packed resources). */
 export interface ServiceView {
-  readonly clusters: readonly Named[];
-  readonly endpoints: readonly Named[];
+  readonly clusters: readonly Resource[];
+  readonly endpoints: readonly Resource[];
   /** Outbound listeners (MetaProtocol and Redis) for sidecars, with the RDS route tables they reference. */
-  readonly listeners: readonly Named[];
-  readonly routes: readonly Named[];
-  /** The meta route tables behind `routes`, by name (for the proxy side and tests). */
-  readonly metaRoutes: ReadonlyMap<string, MetaRouteConfiguration>;
+  readonly listeners: readonly OutboundListener[];
+  readonly routes: readonly Resource[];
   /** Namespaces whose sidecars get the MetaProtocol listeners (the MetaRouter's `exportTo`). */
   readonly metaExportTo: ReadonlySet<string> | "*";
-  readonly grpcListeners: readonly Named[];
-  readonly grpcRoutes: readonly Named[];
+  readonly grpcListeners: readonly Resource[];
+  readonly grpcRoutes: readonly Resource[];
   /** Clusters and load assignments of the gRPC ports only (what proxyless clients need). */
-  readonly grpcClusters: readonly Named[];
-  readonly grpcEndpoints: readonly Named[];
+  readonly grpcClusters: readonly Resource[];
+  readonly grpcEndpoints: readonly Resource[];
 }
 
 interface CachedView {
@@ -64,16 +67,20 @@ export function serviceView(model: MeshModel, service: MeshService): ServiceView
 }
 
 function buildServiceView(model: MeshModel, service: MeshService): ServiceView {
-  const clusters: Named[] = [];
-  const endpoints: Named[] = [];
-  const listeners: Named[] = [];
-  const routes: Named[] = [];
-  const metaRoutes = new Map<string, MetaRouteConfiguration>();
+  const clusters: Resource[] = [];
+  const endpoints: Resource[] = [];
+  const listeners: OutboundListener[] = [];
+  const routes: Resource[] = [];
   const grpc = {
-    listeners: [] as Named[],
-    routes: [] as Named[],
-    clusters: [] as Named[],
-    endpoints: [] as Named[],
+    listeners: [] as Resource[],
+    routes: [] as Resource[],
+    clusters: [] as Resource[],
+    endpoints: [] as Resource[],
+  };
+  const outbound = (port: number, redis: boolean, filter: Obj) => {
+    for (const l of outboundListeners(service.addresses, port, filter)) {
+      listeners.push({ resource: packResource(TypeUrls.listener, l), port, redis });
+    }
   };
   for (const port of service.ports) {
     let outputs: ClusterOutput[] = serviceClusters(service, port);
@@ -86,25 +93,22 @@ function buildServiceView(model: MeshModel, service: MeshService): ServiceView {
           endpoints: isRedisClusterMode(service) ? undefined : o.endpoints,
         }
       );
-      const filter = outboundRedisFilter(model, service, port);
-      for (const l of outboundListeners(service.addresses, port.number, filter)) listeners.push(named(l));
+      outbound(port.number, true, outboundRedisFilter(model, service, port));
     } else if (protocol.kind === "meta") {
-      const table = buildMetaRoutes(model, service, port.number);
-      metaRoutes.set(table.name!, table);
-      routes.push({ name: table.name!, value: metaToRds(table) });
-      const filter = outboundMetaFilter(service.host, port.number, protocol);
-      for (const l of outboundListeners(service.addresses, port.number, filter)) listeners.push(named(l));
+      routes.push(packResource(TypeUrls.routes, metaToRds(buildMetaRoutes(model, service, port.number))));
+      outbound(port.number, false, outboundMetaFilter(service.host, port.number, protocol));
     } else if (protocol.kind === "grpc") {
-      grpc.listeners.push(named(grpcListener(service, port)));
-      grpc.routes.push(named(grpcRoutes(service, port)));
+      grpc.listeners.push(packResource(TypeUrls.listener, grpcListener(service, port)));
+      grpc.routes.push(packResource(TypeUrls.routes, grpcRoutes(service, port)));
     }
     for (const o of outputs) {
-      const name = o.cluster.name as string;
-      clusters.push({ name, value: o.cluster });
-      if (o.endpoints) endpoints.push({ name, value: o.endpoints });
+      const cluster = packResource(TypeUrls.cluster, o.cluster);
+      const assignment = o.endpoints && packResource(TypeUrls.endpoints, o.endpoints);
+      clusters.push(cluster);
+      if (assignment) endpoints.push(assignment);
       if (protocol.kind === "grpc") {
-        grpc.clusters.push({ name, value: o.cluster });
-        if (o.endpoints) grpc.endpoints.push({ name, value: o.endpoints });
+        grpc.clusters.push(cluster);
+        if (assignment) grpc.endpoints.push(assignment);
       }
     }
   }
@@ -114,15 +118,10 @@ function buildServiceView(model: MeshModel, service: MeshService): ServiceView {
     endpoints,
     listeners,
     routes,
-    metaRoutes,
     metaExportTo: router ? exportSet(router.spec.exportTo, router.metadata.namespace ?? "default") : "*",
     grpcListeners: grpc.listeners,
     grpcRoutes: grpc.routes,
     grpcClusters: grpc.clusters,
     grpcEndpoints: grpc.endpoints,
   };
-}
-
-function named(value: Obj): Named {
-  return { name: value.name as string, value };
 }

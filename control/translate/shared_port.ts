@@ -13,6 +13,8 @@
  * @module
  */
 import type { MetaHeaderMatcher, MetaRoute, MetaRouteConfiguration } from "../../crds/route_model.ts";
+import { TypeUrls } from "../../crds/protos.ts";
+import { packResource, type Resource } from "../xds/resource.ts";
 import { ANY_ADDRESS, outboundListeners } from "./listeners.ts";
 import { outboundMetaFilter } from "./meta_filters.ts";
 import { metaToRds } from "./meta_routes.ts";
@@ -20,23 +22,22 @@ import type { MeshService } from "./model.ts";
 import { listenerName, sharedRouteName } from "./names.ts";
 import type { PortProtocol } from "./protocols.ts";
 
-type Obj = Record<string, unknown>;
-
 /** One service claiming the listener `0.0.0.0_<port>`. */
 export interface PortClaim {
   readonly service: MeshService;
   readonly protocol: PortProtocol;
-  /** Its own route table for the port (`<host>_<port>`); absent for non-MetaProtocol listeners. */
-  readonly table?: MetaRouteConfiguration;
+  readonly port: number;
+  /** Builds its own route table for the port (`<host>_<port>`); `undefined` for non-MetaProtocol listeners. */
+  readonly table: () => MetaRouteConfiguration | undefined;
   /** The listener it would get alone. */
-  readonly listener: Obj;
+  readonly listener: Resource;
 }
 
 /** What a contended `0.0.0.0_<port>` becomes. */
 export interface SharedPort {
-  readonly listener: Obj;
+  readonly listener: Resource;
   /** The concatenated RDS route table (absent when the first claimant kept the port alone). */
-  readonly route?: { readonly name: string; readonly value: Obj };
+  readonly route?: Resource;
   /** Services left out, and why. */
   readonly warnings: readonly string[];
 }
@@ -73,7 +74,7 @@ export function sharePort(port: number, claims: readonly PortClaim[]): SharedPor
     return m ? `${m.name}=${m.exact_match}` : undefined;
   };
   const firstKey = key(first);
-  if (first.protocol.kind !== "meta" || !first.table || firstKey === undefined) {
+  if (first.protocol.kind !== "meta" || firstKey === undefined) {
     for (const c of rest) refuse(c, "its requests cannot be told apart");
     return { listener: first.listener, warnings };
   }
@@ -82,7 +83,7 @@ export function sharePort(port: number, claims: readonly PortClaim[]): SharedPor
   for (const c of rest) {
     const p = c.protocol;
     const k = key(c);
-    if (p.kind !== "meta" || !c.table || p.name !== first.protocol.name || p.codec !== first.protocol.codec) {
+    if (p.kind !== "meta" || p.name !== first.protocol.name || p.codec !== first.protocol.codec) {
       refuse(c, `different protocols cannot share a port`);
     } else if (k === undefined || seen.has(k)) {
       refuse(c, k === undefined ? "its requests cannot be told apart" : `same ${k}`);
@@ -96,7 +97,7 @@ export function sharePort(port: number, claims: readonly PortClaim[]): SharedPor
   const table: MetaRouteConfiguration = {
     name: routeName,
     routes: members.flatMap((c) =>
-      c.table!.routes!.map((r) => specific(r, implicitMatcher(c.service, c.protocol)!))
+      (c.table()?.routes ?? []).map((r) => specific(r, implicitMatcher(c.service, c.protocol)!))
     ),
   };
   const filter = outboundMetaFilter(first.service.host, port, first.protocol, {
@@ -105,7 +106,11 @@ export function sharePort(port: number, claims: readonly PortClaim[]): SharedPor
     destinationService: "",
   });
   const [listener] = outboundListeners([], port, filter);
-  return { listener, route: { name: routeName, value: metaToRds(table) }, warnings };
+  return {
+    listener: packResource(TypeUrls.listener, listener),
+    route: packResource(TypeUrls.routes, metaToRds(table)),
+    warnings,
+  };
 }
 
 /** The route restricted to one service: its implicit matcher first (unless the route already has it). */

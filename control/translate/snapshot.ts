@@ -2,42 +2,53 @@
  * Per-node views: the Listeners, RouteConfigurations, Clusters and ClusterLoadAssignments one node receives.
  * Build the mesh model once per configuration change (`buildMeshModel`), then call `translateForNode` per node:
  * service contributions are built once per model, namespace views once per namespace, node views once per
- * `nodeKeyOf` — all cached on the (immutable) model, dropped with it.
+ * `nodeKeyOf` — all cached on the (immutable) model, dropped with it. Resources are packed (protobuf) as they
+ * are built; {@linkcode canonicalResources} decodes a view for reading.
  *
  * @module
  */
+import { TypeUrls } from "../../crds/protos.ts";
+import { packResource, type Resource } from "../xds/resource.ts";
 import { inboundCluster } from "./clusters.ts";
 import { gatewayListener, inboundListener } from "./listeners.ts";
 import { inboundMetaFilter, outboundMetaFilter } from "./meta_filters.ts";
 import { buildMetaRoutes, metaToRds } from "./meta_routes.ts";
 import { exportedTo, type MeshModel, type MeshService, selectorMatches } from "./model.ts";
-import { metaRouteName } from "./names.ts";
 import { type NodeInfo, nodeKeyOf, type NodeLike, parseNode } from "./node.ts";
 import { detectProtocol } from "./protocols.ts";
 import { inboundRedisFilter } from "./redis.ts";
-import { type Named, serviceView } from "./service_view.ts";
+import { serviceView } from "./service_view.ts";
 import { type PortClaim, sharePort } from "./shared_port.ts";
 
 type Obj = Record<string, unknown>;
 
-/**
- * The resources of one node, by resource name. Values are plain canonical messages **without** `"@type"` at the
- * top level (nested `Any` fields carry theirs); they are shared between nodes and must not be mutated.
- */
+/** The resources of one node, packed, by resource name; shared between nodes. */
 export interface NodeResources {
-  readonly listeners: ReadonlyMap<string, Obj>;
-  readonly routes: ReadonlyMap<string, Obj>;
-  readonly clusters: ReadonlyMap<string, Obj>;
-  readonly endpoints: ReadonlyMap<string, Obj>;
+  readonly listeners: ReadonlyMap<string, Resource>;
+  readonly routes: ReadonlyMap<string, Resource>;
+  readonly clusters: ReadonlyMap<string, Resource>;
+  readonly endpoints: ReadonlyMap<string, Resource>;
   /** Resources left out (name conflicts) and why. */
   readonly warnings: readonly string[];
 }
 
+/** A node view decoded: canonical messages **without** `"@type"` at the top level (nested `Any`s keep theirs). */
+export interface CanonicalResources {
+  readonly listeners: ReadonlyMap<string, Obj>;
+  readonly routes: ReadonlyMap<string, Obj>;
+  readonly clusters: ReadonlyMap<string, Obj>;
+  readonly endpoints: ReadonlyMap<string, Obj>;
+  readonly warnings: readonly string[];
+}
+
+type Kind = "listeners" | "routes" | "clusters" | "endpoints";
+const KINDS: readonly Kind[] = ["listeners", "routes", "clusters", "endpoints"];
+
 interface Mutable {
-  listeners: Map<string, Obj>;
-  routes: Map<string, Obj>;
-  clusters: Map<string, Obj>;
-  endpoints: Map<string, Obj>;
+  listeners: Map<string, Resource>;
+  routes: Map<string, Resource>;
+  clusters: Map<string, Resource>;
+  endpoints: Map<string, Resource>;
   warnings: string[];
 }
 
@@ -61,6 +72,19 @@ export function translateForNode(model: MeshModel, node: NodeInfo | NodeLike): N
   return view;
 }
 
+/** Decodes every resource of a view (for tests, dumps and tools; the server sends the packed bytes). */
+export function canonicalResources(view: NodeResources): CanonicalResources {
+  const decode = (map: ReadonlyMap<string, Resource>) =>
+    new Map([...map].map(([name, r]) => [name, r.message()] as const));
+  return {
+    listeners: decode(view.listeners),
+    routes: decode(view.routes),
+    clusters: decode(view.clusters),
+    endpoints: decode(view.endpoints),
+    warnings: view.warnings,
+  };
+}
+
 function buildNodeView(model: MeshModel, node: NodeInfo, cache: ModelCache): NodeResources {
   const shared = namespaceView(model, node.namespace, node.proxyless, cache);
   if (node.proxyless) return shared;
@@ -74,7 +98,7 @@ function buildNodeView(model: MeshModel, node: NodeInfo, cache: ModelCache): Nod
   const out = empty();
   addInbound(cache.owned.get(node.namespace) ?? [], node, out);
   if (out.listeners.size === 0) return shared;
-  for (const kind of ["listeners", "routes", "clusters", "endpoints"] as const) copy(shared[kind], out[kind]);
+  for (const kind of KINDS) copy(shared[kind], out[kind]);
   out.warnings.push(...shared.warnings);
   return out;
 }
@@ -105,30 +129,31 @@ function namespaceView(
     addAll(out, "endpoints", view.endpoints);
     const metaVisible = exportedTo(view.metaExportTo, namespace);
     for (const l of view.listeners) {
-      const filter = ((l.value.filter_chains as Obj[])[0].filters as Obj[])[0];
-      if (filter.name !== "envoy.filters.network.redis_proxy" && !metaVisible) continue;
+      if (!l.redis && !metaVisible) continue;
+      const name = l.resource.name;
       if (service.addresses.length === 0) {
         // `0.0.0.0_<port>`: several address-less services may share it (resolved below).
-        const port = portOf(l.value);
+        const protocol = service.ports.find((p) => p.number === l.port)!.protocol;
         const claim: PortClaim = {
           service,
-          protocol: service.ports.find((p) => p.number === port)!.protocol,
-          table: view.metaRoutes.get(metaRouteName(service.host, port)),
-          listener: l.value,
+          protocol,
+          table: () => protocol.kind === "meta" ? buildMetaRoutes(model, service, l.port) : undefined,
+          listener: l.resource,
+          port: l.port,
         };
-        const list = claims.get(l.name);
+        const list = claims.get(name);
         if (list) list.push(claim);
-        else claims.set(l.name, [claim]);
+        else claims.set(name, [claim]);
         continue;
       }
-      const taken = out.listeners.get(l.name);
+      const taken = out.listeners.get(name);
       if (taken) {
         out.warnings.push(
-          `Cannot add listener ${l.name} for ${service.host}: taken by ${statPrefixOf(taken)}`,
+          `Cannot add listener ${name} for ${service.host}: taken by ${statPrefixOf(taken.message())}`,
         );
         continue;
       }
-      out.listeners.set(l.name, l.value);
+      out.listeners.set(name, l.resource);
     }
     if (metaVisible) addAll(out, "routes", view.routes);
   }
@@ -142,9 +167,9 @@ function namespaceView(
       out.listeners.set(name, list[0].listener);
       continue;
     }
-    const shared = sharePort(portOf(list[0].listener), list);
+    const shared = sharePort(list[0].port, list);
     out.listeners.set(name, shared.listener);
-    if (shared.route) out.routes.set(shared.route.name, shared.route.value);
+    if (shared.route) out.routes.set(shared.route.name, shared.route);
     out.warnings.push(...shared.warnings);
   }
   cache.namespaces.set(key, out);
@@ -165,9 +190,8 @@ function addInbound(services: readonly MeshService[], node: NodeInfo, out: Mutab
       if (!filter) continue;
       const listener = inboundListener(node.ip, port.number, filter);
       if (out.listeners.has(listener.name as string)) continue; // two services, one workload port
-      out.listeners.set(listener.name as string, listener);
-      const cluster = inboundCluster(port);
-      out.clusters.set(cluster.name as string, cluster);
+      add(out, "listeners", packResource(TypeUrls.listener, listener));
+      add(out, "clusters", packResource(TypeUrls.cluster, inboundCluster(port)));
     }
   }
 }
@@ -202,9 +226,8 @@ function addGatewayListeners(model: MeshModel, node: NodeInfo, out: Mutable): vo
       const service = bound[0];
       const listener = gatewayListener(port, outboundMetaFilter(service.host, port, protocol));
       if (out.listeners.has(listener.name as string)) continue;
-      out.listeners.set(listener.name as string, listener);
-      const table = buildMetaRoutes(model, service, port);
-      out.routes.set(metaRouteName(service.host, port), metaToRds(table));
+      add(out, "listeners", packResource(TypeUrls.listener, listener));
+      add(out, "routes", packResource(TypeUrls.routes, metaToRds(buildMetaRoutes(model, service, port))));
     }
   }
 }
@@ -219,10 +242,6 @@ function ownedBy(model: MeshModel): Map<string, MeshService[]> {
   return out;
 }
 
-function portOf(listener: Obj): number {
-  return ((listener.address as Obj).socket_address as Obj).port_value as number;
-}
-
 function statPrefixOf(listener: Obj): string {
   const filter = ((listener.filter_chains as Obj[])[0].filters as Obj[])[0];
   return String((filter.typed_config as Obj).stat_prefix);
@@ -232,15 +251,15 @@ function empty(): Mutable {
   return { listeners: new Map(), routes: new Map(), clusters: new Map(), endpoints: new Map(), warnings: [] };
 }
 
-function addAll(
-  out: Mutable,
-  kind: "listeners" | "routes" | "clusters" | "endpoints",
-  items: readonly Named[],
-) {
-  const map = out[kind];
-  for (const item of items) if (!map.has(item.name)) map.set(item.name, item.value);
+function add(out: Mutable, kind: Kind, resource: Resource): void {
+  out[kind].set(resource.name, resource);
 }
 
-function copy(from: ReadonlyMap<string, Obj>, to: Map<string, Obj>): void {
+function addAll(out: Mutable, kind: Kind, items: readonly Resource[]) {
+  const map = out[kind];
+  for (const item of items) if (!map.has(item.name)) map.set(item.name, item);
+}
+
+function copy(from: ReadonlyMap<string, Resource>, to: Map<string, Resource>): void {
   for (const [k, v] of from) to.set(k, v);
 }

@@ -12,25 +12,49 @@ import { Buffer } from "node:buffer";
 
 const encoder = new TextEncoder();
 
-/** The bytes of one `resources` element (`0x12 len Any{type_url, value}`), and where `value` starts in it. */
-export function encodeResourceEntry(
-  typeUrl: string,
-  value: Uint8Array,
-): { entry: Uint8Array; valueAt: number } {
+/** Where one encoded `resources` element lives: `bytes[start, end)`, its `Any.value` from `valueAt`. */
+export interface EntryBytes {
+  readonly bytes: Uint8Array;
+  readonly start: number;
+  readonly end: number;
+  readonly valueAt: number;
+}
+
+// Entries are written into shared slabs rather than one ArrayBuffer each: an ArrayBuffer and its view cost
+// ~200 bytes of heap, more than a typical resource's bytes. A slab lives while any entry in it does (a
+// snapshot's payload takes its entries over, see `Snapshot.payload`).
+const SLAB_SIZE = 64 * 1024;
+let slab = new Uint8Array(SLAB_SIZE);
+let slabUsed = 0;
+
+function reserve(size: number): { bytes: Uint8Array; start: number } {
+  if (size > SLAB_SIZE / 4) return { bytes: new Uint8Array(size), start: 0 };
+  if (slabUsed + size > SLAB_SIZE) {
+    slab = new Uint8Array(SLAB_SIZE);
+    slabUsed = 0;
+  }
+  const start = slabUsed;
+  slabUsed += size;
+  return { bytes: slab, start };
+}
+
+/** Encodes one `resources` element (`0x12 len Any{type_url, value}`) into slab memory. */
+export function encodeResourceEntry(typeUrl: string, value: Uint8Array): EntryBytes {
   const url = encoder.encode(typeUrl);
   const anyLength = 1 + varintSize(url.length) + url.length + 1 + varintSize(value.length) + value.length;
-  const entry = new Uint8Array(1 + varintSize(anyLength) + anyLength);
-  let at = 0;
-  entry[at++] = 0x12;
-  at = writeVarint(entry, at, anyLength);
-  entry[at++] = 0x0a;
-  at = writeVarint(entry, at, url.length);
-  entry.set(url, at);
+  const size = 1 + varintSize(anyLength) + anyLength;
+  const { bytes, start } = reserve(size);
+  let at = start;
+  bytes[at++] = 0x12;
+  at = writeVarint(bytes, at, anyLength);
+  bytes[at++] = 0x0a;
+  at = writeVarint(bytes, at, url.length);
+  bytes.set(url, at);
   at += url.length;
-  entry[at++] = 0x12;
-  at = writeVarint(entry, at, value.length);
-  entry.set(value, at);
-  return { entry, valueAt: at };
+  bytes[at++] = 0x12;
+  at = writeVarint(bytes, at, value.length);
+  bytes.set(value, at);
+  return { bytes, start, end: start + size, valueAt: at };
 }
 
 /** A complete `DiscoveryResponse` from pre-encoded `resources` bytes. */

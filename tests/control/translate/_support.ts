@@ -10,7 +10,12 @@ import { expandList, validateResource } from "../../../crds/validate.ts";
 import type { Resource } from "../../../crds/resources/mod.ts";
 import { encodeMessage } from "../../../crds/proto_wire.ts";
 import { TypeUrls } from "../../../crds/protos.ts";
-import type { NodeResources } from "../../../control/translate/snapshot.ts";
+import {
+  type CanonicalResources,
+  canonicalResources,
+  translateForNode,
+} from "../../../control/translate/snapshot.ts";
+import type { MeshModel } from "../../../control/translate/model.ts";
 import { aerakiPath } from "../../support/paths.ts";
 
 /** Loads supported documents of sample files (relative to shared/aeraki/); others (Deployments…) are skipped. */
@@ -60,8 +65,16 @@ export function sidecar(ip: string, pod: string, namespace: string, labels: Reco
   };
 }
 
-/** Asserts that every resource of a node view encodes against its Envoy/Aeraki proto. */
-export function assertEncodes(view: NodeResources): void {
+/** `translateForNode`, decoded for reading (the view itself holds packed resources). */
+export function decodedView(
+  model: MeshModel,
+  node: Parameters<typeof translateForNode>[1],
+): CanonicalResources {
+  return canonicalResources(translateForNode(model, node));
+}
+
+/** Asserts that every resource of a decoded node view encodes against its Envoy/Aeraki proto. */
+export function assertEncodes(view: CanonicalResources): void {
   const kinds = [
     [view.listeners, TypeUrls.listener],
     [view.routes, TypeUrls.routes],

@@ -4,9 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { buildMeshModel } from "../../../control/translate/model.ts";
-import { translateForNode } from "../../../control/translate/snapshot.ts";
 import { TypeUrls } from "../../../crds/protos.ts";
-import { assertEncodes, filterConfig, loadSamples, sidecar, workload } from "./_support.ts";
+import { assertEncodes, decodedView, filterConfig, loadSamples, sidecar, workload } from "./_support.ts";
 
 const HOST = "org.apache.dubbo.samples.basic.api.demoservice";
 const ROUTE = `${HOST}_20880`;
@@ -20,7 +19,7 @@ const CONSUMER = sidecar("10.0.0.9", "consumer-1", "meta-dubbo", { app: "dubbo-s
 
 function viewWith(...files: string[]) {
   const model = buildMeshModel([...loadSamples("meta-dubbo", ...BASE, ...files), ...PODS]);
-  return { model, view: translateForNode(model, CONSUMER) };
+  return { model, view: decodedView(model, CONSUMER) };
 }
 
 Deno.test("dubbo: no MetaRouter gives Aeraki's default route to the whole service", () => {
@@ -110,7 +109,7 @@ Deno.test("dubbo: outbound listener carries the MetaProtocolProxy exactly as Aer
   const model = buildMeshModel(
     [...loadSamples("meta-dubbo", ...BASE), ...PODS].filter((r) => r.metadata.name !== "dubbo-secondservice"),
   );
-  const view = translateForNode(model, CONSUMER);
+  const view = decodedView(model, CONSUMER);
   const config = filterConfig(view.listeners.get("0.0.0.0_20880"));
   assert.deepEqual(config, {
     "@type": TypeUrls.metaProtocolProxy,
@@ -182,7 +181,7 @@ Deno.test("dubbo app-level: Kubernetes Services, routes on interface and method"
     host,
     "dubbo-sample-second-provider.meta-dubbo.svc.cluster.local",
   ]);
-  const view = translateForNode(model, CONSUMER);
+  const view = decodedView(model, CONSUMER);
   const rc = view.routes.get(`${host}_20880`)!;
   const r = (rc.virtual_hosts as { routes: Record<string, Record<string, unknown>>[] }[])[0].routes[0];
   assert.deepEqual(r.match.headers, [

@@ -4,8 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { buildMeshModel } from "../../../control/translate/model.ts";
-import { translateForNode } from "../../../control/translate/snapshot.ts";
-import { assertEncodes, resource, workload } from "./_support.ts";
+import { assertEncodes, decodedView, resource, workload } from "./_support.ts";
 
 const NS = "demo";
 const HOST = `greeter.${NS}.svc.cluster.local`;
@@ -48,7 +47,7 @@ function routesFor(vsSpec?: Obj): Obj[] {
       spec: { hosts: ["greeter"], ...vsSpec },
     }));
   }
-  const view = translateForNode(buildMeshModel(resources), {
+  const view = decodedView(buildMeshModel(resources), {
     id: `sidecar~10.0.0.5~client.${NS}~${NS}.svc.cluster.local`,
     metadata: { GENERATOR: "grpc", NAMESPACE: NS },
   });

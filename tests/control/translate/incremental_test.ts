@@ -64,14 +64,14 @@ Deno.test("incremental translation: a view that reads another service's Destinat
   const routeTo1 = mr(H0, "v1", H1);
   const [s0, s1, d0] = [se(0), se(1), dr(0)];
   const m1 = buildMeshModel([s0, s1, d0, dr(1), routeTo1]);
-  const before = JSON.stringify(translateForNode(m1, NODE).routes.get(`${H0}_20880`));
+  const before = JSON.stringify(translateForNode(m1, NODE).routes.get(`${H0}_20880`)!.message());
   assert.match(before, /"route"/);
   void before;
   const hashed = dr(1) as unknown as { spec: Record<string, unknown> };
   hashed.spec.trafficPolicy = { loadBalancer: { consistentHash: { httpHeaderName: "x-user" } } };
   const m2 = buildMeshModel([s0, s1, d0, hashed as unknown as Resource, routeTo1], m1);
   assert.equal(m2.byHost.get(H0), m1.byHost.get(H0), "s0's own inputs did not change");
-  const after = JSON.stringify(translateForNode(m2, NODE).routes.get(`${H0}_20880`));
+  const after = JSON.stringify(translateForNode(m2, NODE).routes.get(`${H0}_20880`)!.message());
   const fresh = buildMeshModel([s0, s1, d0, hashed as unknown as Resource, routeTo1]);
-  assert.equal(after, JSON.stringify(translateForNode(fresh, NODE).routes.get(`${H0}_20880`)));
+  assert.equal(after, JSON.stringify(translateForNode(fresh, NODE).routes.get(`${H0}_20880`)!.message()));
 });

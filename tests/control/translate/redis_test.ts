@@ -5,8 +5,7 @@
 import assert from "node:assert/strict";
 import type { Resource } from "../../../crds/resources/mod.ts";
 import { buildMeshModel } from "../../../control/translate/model.ts";
-import { translateForNode } from "../../../control/translate/snapshot.ts";
-import { assertEncodes, filterConfig, loadSamples, resource, sidecar } from "./_support.ts";
+import { assertEncodes, decodedView, filterConfig, loadSamples, resource, sidecar } from "./_support.ts";
 
 const SINGLE = "redis-single.redis.svc.cluster.local";
 const CLUSTER = "redis-cluster.redis.svc.cluster.local";
@@ -21,7 +20,7 @@ function redisView(...files: (string | Resource)[]) {
   resources.push(...files.filter((f) => typeof f !== "string"));
   for (const r of resources) if (r.kind === "Service") r.spec.clusterIP = CLUSTER_IPS[r.metadata.name];
   const model = buildMeshModel(resources);
-  const view = translateForNode(model, CLIENT);
+  const view = decodedView(model, CLIENT);
   const listenerOf = (host: string) => {
     const service = model.byHost.get(host)!;
     return view.listeners.get(`${service.addresses[0]}_6379`);
@@ -186,7 +185,7 @@ Deno.test("redis: cluster mode seeds are the service's endpoints (pod IP, target
 
 Deno.test("redis: external-redis.yaml (Service + EndpointSlice of a Redis outside the cluster) unchanged", () => {
   const model = buildMeshModel(loadSamples("redis", "samples/redis/external-redis.yaml"));
-  const view = translateForNode(model, CLIENT);
+  const view = decodedView(model, CLIENT);
   const host = "external-redis.redis.svc.cluster.local";
   // No ClusterIP in the file: metamesh binds the address-less service on 0.0.0.0.
   const config = filterConfig(view.listeners.get("0.0.0.0_6379"));

@@ -5,10 +5,10 @@
 import assert from "node:assert/strict";
 import { buildMetaRoutes, headerMatchers, metaToRds } from "../../../control/translate/meta_routes.ts";
 import { buildMeshModel } from "../../../control/translate/model.ts";
-import { nodeKeyOf, parseNode } from "../../../control/translate/node.ts";
 import { translateForNode } from "../../../control/translate/snapshot.ts";
+import { nodeKeyOf, parseNode } from "../../../control/translate/node.ts";
 import { metaRouteConfigFromRds } from "../../../proxy/rds_mapping.ts";
-import { assertEncodes, loadSamples, resource, sidecar, workload } from "./_support.ts";
+import { assertEncodes, decodedView, loadSamples, resource, sidecar, workload } from "./_support.ts";
 
 const HOST = "org.apache.dubbo.samples.basic.api.demoservice";
 
@@ -132,7 +132,7 @@ Deno.test("proxyless gRPC: API listener, VirtualService weights over subsets, ED
     workload("demo", "g1", "127.0.0.1", { app: "greeter", version: "v1" }, { locality: "eu/zone-a" }),
     workload("demo", "g2", "127.0.0.2", { app: "greeter", version: "v2" }, { locality: "eu/zone-a" }),
   ]);
-  const view = translateForNode(model, {
+  const view = decodedView(model, {
     id: "client",
     user_agent_name: "gRPC Node Pure JS",
     metadata: { NAMESPACE: "demo" },
@@ -175,7 +175,7 @@ Deno.test("proxyless gRPC: API listener, VirtualService weights over subsets, ED
   });
   assertEncodes(view);
   // A MetaProtocol proxy in the same namespace gets no API listener.
-  assert.equal(translateForNode(model, sidecar("10.0.0.1", "x", "demo")).listeners.has(name), false);
+  assert.equal(decodedView(model, sidecar("10.0.0.1", "x", "demo")).listeners.has(name), false);
 });
 
 Deno.test("exportTo: ServiceEntry '.' hides the service from other namespaces; views are cached per node key", () => {
@@ -192,10 +192,11 @@ Deno.test("exportTo: ServiceEntry '.' hides the service from other namespaces; v
       },
     }),
   ]);
-  const inA = translateForNode(model, sidecar("10.0.0.1", "p", "a"));
+  const inA = decodedView(model, sidecar("10.0.0.1", "p", "a"));
   assert.ok(inA.listeners.has("240.240.0.9_9090"));
-  assert.equal(translateForNode(model, sidecar("10.0.0.2", "q", "b")).listeners.size, 0);
-  assert.equal(translateForNode(model, sidecar("10.0.0.1", "p2", "a")), inA);
+  assert.equal(decodedView(model, sidecar("10.0.0.2", "q", "b")).listeners.size, 0);
+  const packed = translateForNode(model, sidecar("10.0.0.1", "p", "a"));
+  assert.equal(translateForNode(model, sidecar("10.0.0.1", "p2", "a")), packed);
 });
 
 Deno.test("exportTo: a MetaRouter's exportTo limits which namespaces get its MetaProtocol listener and routes", () => {
@@ -222,7 +223,7 @@ Deno.test("exportTo: a MetaRouter's exportTo limits which namespaces get its Met
     }),
   ]);
   for (const [namespace, visible] of [["a", true], ["b", false], ["c", true]] as const) {
-    const view = translateForNode(model, sidecar("10.0.0.1", "p", namespace));
+    const view = decodedView(model, sidecar("10.0.0.1", "p", namespace));
     assert.equal(view.listeners.has("240.240.0.7_7000"), visible, namespace);
     assert.equal(view.routes.has("svc.a_7000"), visible, namespace);
     assert.ok(view.clusters.has("outbound|7000||svc.a"), namespace); // the service itself stays reachable

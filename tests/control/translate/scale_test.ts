@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { buildMeshModel } from "../../../control/translate/model.ts";
 import { translateForNode } from "../../../control/translate/snapshot.ts";
 import type { Resource } from "../../../crds/resources/mod.ts";
-import { encodeMessage } from "../../../crds/proto_wire.ts";
+import { decodeMessage, encodeMessage } from "../../../crds/proto_wire.ts";
 import { TypeUrls } from "../../../crds/protos.ts";
 import { sidecar } from "./_support.ts";
 
@@ -97,13 +97,13 @@ Deno.test("scale: 10k services / 50k endpoints, full translation for a sidecar",
   let endpoints = 0;
   for (const [name, cla] of view.endpoints) {
     if (!name.startsWith("outbound|20880||")) continue;
-    for (const locality of cla.endpoints as { lb_endpoints: unknown[] }[]) {
+    for (const locality of cla.message().endpoints as { lb_endpoints: unknown[] }[]) {
       endpoints += locality.lb_endpoints.length;
     }
   }
   assert.equal(endpoints, SERVICES * ENDPOINTS_PER_SERVICE);
   const host = "svc-420.ns-20.svc.cluster.local";
-  const rc = view.routes.get(`${host}_20880`)!;
+  const rc = view.routes.get(`${host}_20880`)!.message();
   const route = (rc.virtual_hosts as { routes: { route: Record<string, unknown> }[] }[])[0].routes[0].route;
   assert.deepEqual(route.weighted_clusters, {
     clusters: [
@@ -112,11 +112,16 @@ Deno.test("scale: 10k services / 50k endpoints, full translation for a sidecar",
     ],
     total_weight: { value: 100 },
   });
-  const v2 = JSON.stringify(view.endpoints.get(`outbound|20880|v2|${host}`));
+  const v2 = JSON.stringify(view.endpoints.get(`outbound|20880|v2|${host}`)!.message());
   assert.equal((v2.match(/"address":"/g) ?? []).length, 2);
-  // A sample of every resource type encodes.
-  encodeMessage(TypeUrls.listener, view.listeners.get("240.0.1.164_20880")!);
-  encodeMessage(TypeUrls.routes, rc);
-  encodeMessage(TypeUrls.cluster, view.clusters.get(`outbound|20880|v1|${host}`)!);
-  encodeMessage(TypeUrls.endpoints, view.endpoints.get(`outbound|20880||${host}`)!);
+  // Every resource is packed as its own type; a sample decodes back to what was built.
+  const types = [
+    [view.listeners, TypeUrls.listener],
+    [view.routes, TypeUrls.routes],
+    [view.clusters, TypeUrls.cluster],
+    [view.endpoints, TypeUrls.endpoints],
+  ] as const;
+  for (const [map, typeUrl] of types) for (const r of map.values()) assert.equal(r.typeUrl, typeUrl);
+  const listener = view.listeners.get("240.0.1.164_20880")!.message();
+  assert.deepEqual(decodeMessage(TypeUrls.listener, encodeMessage(TypeUrls.listener, listener)), listener);
 });

@@ -5,9 +5,16 @@
  */
 import assert from "node:assert/strict";
 import { buildMeshModel } from "../../../control/translate/model.ts";
-import { translateForNode } from "../../../control/translate/snapshot.ts";
 import type { Resource } from "../../../crds/resources/mod.ts";
-import { assertEncodes, filterConfig, loadSamples, resource, sidecar, workload } from "./_support.ts";
+import {
+  assertEncodes,
+  decodedView,
+  filterConfig,
+  loadSamples,
+  resource,
+  sidecar,
+  workload,
+} from "./_support.ts";
 
 const DEMO = "org.apache.dubbo.samples.basic.api.demoservice";
 const SECOND = "org.apache.dubbo.samples.basic.api.secondservice";
@@ -24,7 +31,7 @@ const CONSUMER = sidecar("10.0.0.9", "consumer-1", "meta-dubbo", { app: "dubbo-s
 type Route = { name?: string; match: { headers?: unknown[] }; route: Record<string, unknown> };
 
 function view(resources: Resource[]) {
-  return translateForNode(buildMeshModel(resources), CONSUMER);
+  return decodedView(buildMeshModel(resources), CONSUMER);
 }
 
 function routesOf(rc: Record<string, unknown> | undefined): Route[] {

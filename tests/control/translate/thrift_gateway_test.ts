@@ -3,8 +3,7 @@
  */
 import assert from "node:assert/strict";
 import { buildMeshModel } from "../../../control/translate/model.ts";
-import { translateForNode } from "../../../control/translate/snapshot.ts";
-import { assertEncodes, filterConfig, loadSamples, sidecar, workload } from "./_support.ts";
+import { assertEncodes, decodedView, filterConfig, loadSamples, sidecar, workload } from "./_support.ts";
 
 const HOST = "thrift-sample-server.meta-thrift.svc.cluster.local";
 const THRIFT = [
@@ -20,7 +19,7 @@ Deno.test("thrift: header mutation rides as request_headers_to_add; listener cod
   const model = buildMeshModel(
     loadSamples("meta-thrift", ...THRIFT, "samples/metaprotocol-thrift/metarouter-header-mutation.yaml"),
   );
-  const view = translateForNode(
+  const view = decodedView(
     model,
     sidecar("10.1.0.9", "client-1", "meta-thrift", { app: "thrift-sample-client" }),
   );
@@ -53,7 +52,7 @@ Deno.test("thrift: the server sidecar gets an inbound listener with the MetaRout
     ),
     SERVER_POD,
   ]);
-  const server = translateForNode(
+  const server = decodedView(
     model,
     sidecar("10.1.0.1", "server-v1", "meta-thrift", { app: "thrift-sample-server" }),
   );
@@ -75,7 +74,7 @@ Deno.test("thrift: the server sidecar gets an inbound listener with the MetaRout
   assert.equal(filters[0].config.stat_prefix, HOST);
   assert.ok(server.clusters.has("inbound|9090||"));
   // A client of the same namespace has no inbound listener.
-  const client = translateForNode(
+  const client = decodedView(
     model,
     sidecar("10.1.0.9", "client-1", "meta-thrift", { app: "thrift-sample-client" }),
   );
@@ -93,7 +92,7 @@ Deno.test("dubbo: global rate limit filter as Aeraki (domain, timeout, deny, RLS
     ),
     workload("meta-dubbo", "provider-v1", "10.0.0.1", { app: "dubbo-sample-provider", version: "v1" }),
   ]);
-  const view = translateForNode(
+  const view = decodedView(
     model,
     sidecar("10.0.0.1", "p1", "meta-dubbo", { app: "dubbo-sample-provider" }),
   );
@@ -132,7 +131,7 @@ Deno.test("gateway: the router node gets 0.0.0.0_9090 with the MetaRouter's tabl
     "samples/metaprotocol-gateway/ingress-gateway.yaml",
     "samples/metaprotocol-gateway/metarouter.yaml",
   ));
-  const gateway = translateForNode(model, {
+  const gateway = decodedView(model, {
     id: "router~10.2.0.1~istio-ingressgateway-abc.istio-system~istio-system.svc.cluster.local",
     metadata: { LABELS: { app: "istio-ingressgateway", istio: "ingressgateway" } },
   });
@@ -148,12 +147,12 @@ Deno.test("gateway: the router node gets 0.0.0.0_9090 with the MetaRouter's tabl
   assert.ok(gateway.endpoints.has(`outbound|9090||${HOST}`));
   assertEncodes(gateway);
   // A router whose labels do not match the Gateway selector gets no gateway listener.
-  const other = translateForNode(model, {
+  const other = decodedView(model, {
     id: "router~10.2.0.2~other-gw-1.istio-system~istio-system.svc.cluster.local",
     metadata: { LABELS: { app: "other" } },
   });
   assert.equal(other.listeners.size, 0);
   // As Aeraki, the MetaRouter's routes apply to sidecars too.
-  const sidecarView = translateForNode(model, sidecar("10.1.0.9", "client-1", "meta-thrift"));
+  const sidecarView = decodedView(model, sidecar("10.1.0.9", "client-1", "meta-thrift"));
   assert.deepEqual(sidecarView.routes.get(`${HOST}_9090`), rc);
 });

@@ -1,0 +1,178 @@
+/**
+ * One xDS resource in the form the ADS server keeps it: packed to protobuf once, as its element of a
+ * DiscoveryResponse's `resources` field, with its content version and the names it references. The
+ * translation layer packs what it builds right away and keeps only this, so a 10,000-service mesh holds
+ * its resources as bytes (about 300 B each) instead of canonical object trees (about 1 KiB each); the
+ * canonical form is decoded from the bytes on demand (config dumps, tests, rare translation paths).
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { packAny, unpackAny } from "../../crds/proto_wire.ts";
+import { TypeUrls } from "../../crds/protos.ts";
+import { edsServiceName, rdsNames, routeClusters } from "./references.ts";
+import { encodeResourceEntry, type EntryBytes } from "./wire.ts";
+
+/** A canonical proto message (see docs/ARCHITECTURE.md). */
+export type Obj = Record<string, unknown>;
+
+/** A wire `Any` as grpc-js sends it. */
+export interface PackedAny {
+  readonly type_url: string;
+  readonly value: Uint8Array;
+}
+
+/** Short names for logs and metric labels. */
+export const TYPE_SHORT: Readonly<Record<string, string>> = {
+  [TypeUrls.listener]: "LDS",
+  [TypeUrls.routes]: "RDS",
+  [TypeUrls.cluster]: "CDS",
+  [TypeUrls.endpoints]: "EDS",
+};
+
+/** A packed resource. Build it with {@linkcode packResource}; its content never changes. */
+export class Resource {
+  // The entry is `#bytes[#start, #end)` of a buffer shared with other resources (no buffer of its own).
+  #bytes: Uint8Array;
+  #start: number;
+  #end: number;
+  /** Where `Any.value` starts, relative to `#start`. */
+  readonly #valueOffset: number;
+
+  /** @internal use {@linkcode packResource} */
+  constructor(
+    readonly name: string,
+    readonly typeUrl: string,
+    at: EntryBytes,
+    /** Hash of the packed message; the per-resource version of incremental xDS. */
+    readonly version: string,
+    /**
+     * Names this resource references, for the consistency check: a listener's RDS names, an EDS cluster's
+     * ClusterLoadAssignment name, a route configuration's clusters.
+     */
+    readonly refs: readonly string[],
+  ) {
+    this.#bytes = at.bytes;
+    this.#start = at.start;
+    this.#end = at.end;
+    this.#valueOffset = at.valueAt - at.start;
+  }
+
+  /** The resource as one element of a DiscoveryResponse's `resources` field (see `wire.ts`). */
+  get entry(): Uint8Array {
+    return this.#bytes.subarray(this.#start, this.#end);
+  }
+
+  /** Length of `entry` in bytes. */
+  get size(): number {
+    return this.#end - this.#start;
+  }
+
+  /** The wire `Any` (a view into `entry`). */
+  get any(): PackedAny {
+    return {
+      type_url: this.typeUrl,
+      value: this.#bytes.subarray(this.#start + this.#valueOffset, this.#end),
+    };
+  }
+
+  /** Canonical object with `"@type"`, decoded from the bytes on each read (deep-frozen). */
+  get canonical(): Readonly<Obj> {
+    return deepFreeze(unpackAny(this.any));
+  }
+
+  /** The canonical message without `"@type"` (a fresh, mutable object on each read). */
+  message(): Obj {
+    const { "@type": _, ...message } = unpackAny(this.any);
+    return message;
+  }
+
+  /**
+   * Points at a copy of the same bytes at `start` of `bytes` (a snapshot's concatenated payload), so they
+   * are held once and the slab they were written to can be freed.
+   */
+  rebind(bytes: Uint8Array, start: number): void {
+    const size = this.size;
+    this.#bytes = bytes;
+    this.#start = start;
+    this.#end = start + size;
+  }
+}
+
+const NO_REFS: readonly string[] = Object.freeze([]);
+
+// The same canonical object (by identity) is packed once, whoever packs it.
+const packed = new WeakMap<Obj, Resource>();
+
+/**
+ * Packs a canonical resource of `typeUrl` (with or without its own `"@type"`). Throws `TypeError` on a
+ * mismatched `@type`, a missing name or a message that does not encode.
+ */
+export function packResource(typeUrl: string, canonical: Obj): Resource {
+  const cached = packed.get(canonical);
+  if (cached?.typeUrl === typeUrl) return cached;
+  const declared = canonical["@type"];
+  if (declared !== undefined && declared !== typeUrl) {
+    throw new TypeError(
+      `Cannot pack resource: resource of type '${declared}' listed as ${TYPE_SHORT[typeUrl]}`,
+    );
+  }
+  const name = resourceName(typeUrl, canonical);
+  if (!name) throw new TypeError(`Cannot pack resource: a ${TYPE_SHORT[typeUrl]} resource has no name`);
+  let any: PackedAny;
+  try {
+    any = packAny(declared === undefined ? { "@type": typeUrl, ...canonical } : canonical);
+  } catch (error) {
+    throw new TypeError(
+      `Cannot pack resource: ${TYPE_SHORT[typeUrl]} '${name}' does not encode: ${(error as Error).message}`,
+    );
+  }
+  const resource = new Resource(
+    name,
+    typeUrl,
+    encodeResourceEntry(typeUrl, any.value),
+    hash([any.value]),
+    referencesOf(typeUrl, canonical),
+  );
+  packed.set(canonical, resource);
+  return resource;
+}
+
+/** Packs every canonical resource of `typeUrl`. */
+export function packAll(typeUrl: string, canonicals: Iterable<Obj>): Resource[] {
+  const out: Resource[] = [];
+  for (const c of canonicals) out.push(packResource(typeUrl, c));
+  return out;
+}
+
+/** The xDS name of a canonical resource (`cluster_name` for ClusterLoadAssignment, else `name`). */
+export function resourceName(typeUrl: string, canonical: Obj): string {
+  return String((typeUrl === TypeUrls.endpoints ? canonical.cluster_name : canonical.name) ?? "");
+}
+
+function referencesOf(typeUrl: string, canonical: Obj): readonly string[] {
+  let refs: string[];
+  if (typeUrl === TypeUrls.listener) refs = rdsNames(canonical);
+  else if (typeUrl === TypeUrls.routes) refs = routeClusters(canonical);
+  else if (typeUrl === TypeUrls.cluster) {
+    const eds = edsServiceName(canonical);
+    refs = eds === undefined ? [] : [eds];
+  } else refs = [];
+  return refs.length ? refs : NO_REFS;
+}
+
+/** First 16 hex digits of the SHA-256 of the parts. */
+export function hash(parts: readonly (string | Uint8Array)[]): string {
+  const h = createHash("sha256");
+  for (const p of parts) h.update(p);
+  // Hex of the first 8 bytes, not a slice of the full hex string: a slice would keep all 64 digits alive.
+  return h.digest().toString("hex", 0, 8);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object" && !ArrayBuffer.isView(value) && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
