@@ -97,7 +97,7 @@ export class DeltaStream extends StreamState {
     if (!sub.wildcard) {
       for (const name of sub.held.keys()) if (!sub.names.has(name)) sub.held.delete(name);
     }
-    this.typeStatus(typeUrl).subscribed = sub.wildcard ? "*" : [...sub.names];
+    this.typeStatus(typeUrl).subscribed = sub.wildcard ? "*" : sub.names;
     this.#respond(sub, this.snapshot());
   }
 

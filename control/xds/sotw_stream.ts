@@ -93,11 +93,11 @@ export class SotwStream extends StreamState {
       );
     }
     const status = this.typeStatus(typeUrl);
-    status.subscribed = wildcard ? "*" : [...names];
     if (!sub) {
-      sub = { typeUrl, wildcard, names: new Set(names), sent: new Map() };
-      this.#subs.set(typeUrl, sub);
       const snapshot = this.snapshot();
+      sub = { typeUrl, wildcard, names: interned(names, snapshot?.resources(typeUrl)), sent: new Map() };
+      this.#subs.set(typeUrl, sub);
+      status.subscribed = wildcard ? "*" : sub.names;
       // Resynchronising client that already holds this content: remember it instead of resending.
       if (snapshot && version !== "" && version === snapshot.version(typeUrl)) {
         remember(sub, snapshot, select(snapshot, sub));
@@ -109,15 +109,17 @@ export class SotwStream extends StreamState {
     }
     if (sub.wildcard !== wildcard || !sameSet(sub.names, names)) {
       const before = sub.names;
+      const snapshot = this.snapshot();
       sub.wildcard = wildcard;
-      sub.names = new Set(names);
+      sub.names = interned(names, snapshot?.resources(typeUrl));
+      status.subscribed = wildcard ? "*" : sub.names;
       // A name dropped now and subscribed again later must be sent again (the client forgot it).
       for (const name of before) {
         if (sub.names.has(name)) continue;
         if (sub.base?.has(name)) sub.sent.set(name, DROPPED);
         else sub.sent.delete(name);
       }
-      this.#respond(typeUrl, sub, this.snapshot(), true);
+      this.#respond(typeUrl, sub, snapshot, true);
     }
   }
 
@@ -232,6 +234,16 @@ function holdsAll(sub: Subscription, all: ReadonlyMap<string, Resource>): boolea
 function fingerprint(snapshot: Snapshot, sub: Subscription): string {
   if (sub.wildcard) return `*${snapshot.version(sub.typeUrl)}`;
   return hash(select(snapshot, sub).map((r) => `${r.name}\0${r.version}\0`));
+}
+
+/**
+ * The requested names as a set of the snapshot's own name strings where it has them: every request repeats
+ * all names (tens of thousands for RDS/EDS), and a stream keeps its set for its lifetime.
+ */
+function interned(names: readonly string[], known: ReadonlyMap<string, Resource> | undefined): Set<string> {
+  const out = new Set<string>();
+  for (const name of names) out.add(known?.get(name)?.name ?? name);
+  return out;
 }
 
 function sameSet(a: ReadonlySet<string>, b: readonly string[]): boolean {

@@ -18,7 +18,7 @@ export interface StreamContext {
   readonly debounceMs: number;
 }
 
-/** The ACK/NACK record of one type on one stream. */
+/** The ACK/NACK record of one type on one stream, as `/debug/connections` shows it. */
 export interface TypeStatus {
   /** Subscribed names, or `"*"` for wildcard. */
   subscribed: string[] | "*";
@@ -27,6 +27,11 @@ export interface TypeStatus {
   ackedVersion?: string;
   lastAckAt?: string;
   lastNack?: { version: string; nonce: string; message: string; at: string };
+}
+
+/** The record a stream keeps: the subscribed names are its subscription's own set, not a copy. */
+export interface TypeRecord extends Omit<TypeStatus, "subscribed"> {
+  subscribed: ReadonlySet<string> | "*";
 }
 
 /** One stream as `/debug/connections` shows it. */
@@ -41,6 +46,7 @@ export interface StreamStatus {
 }
 
 let nextStreamId = 1;
+const NONE: ReadonlySet<string> = new Set();
 
 /** Base of a stream: call {@linkcode bind} on the first request, {@linkcode close} when it ends. */
 export abstract class StreamState {
@@ -48,7 +54,7 @@ export abstract class StreamState {
   readonly connectedAt = new Date().toISOString();
   protected readonly ctx: StreamContext;
   protected node: Readonly<Obj> | undefined;
-  protected readonly status = new Map<string, TypeStatus>();
+  protected readonly status = new Map<string, TypeRecord>();
   #peer: string;
   #nonce = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -90,9 +96,9 @@ export abstract class StreamState {
   }
 
   /** The status record of `typeUrl`, created on first use. */
-  protected typeStatus(typeUrl: string): TypeStatus {
+  protected typeStatus(typeUrl: string): TypeRecord {
     let s = this.status.get(typeUrl);
-    if (!s) this.status.set(typeUrl, s = { subscribed: [] });
+    if (!s) this.status.set(typeUrl, s = { subscribed: NONE });
     return s;
   }
 
@@ -132,7 +138,12 @@ export abstract class StreamState {
   /** A JSON-ready view for `/debug/connections`. */
   describe(): StreamStatus {
     const types: Record<string, TypeStatus> = {};
-    for (const [typeUrl, s] of this.status) types[TYPE_SHORT[typeUrl] ?? typeUrl] = structuredClone(s);
+    for (const [typeUrl, { subscribed, ...s }] of this.status) {
+      types[TYPE_SHORT[typeUrl] ?? typeUrl] = {
+        ...structuredClone(s),
+        subscribed: subscribed === "*" ? "*" : [...subscribed],
+      };
+    }
     return {
       id: this.id,
       kind: this.kind,
