@@ -190,7 +190,9 @@ class DirectoryWatcher implements DirectorySource {
     const resources: Resource[] = [];
     const errors: SourceError[] = [];
     const skipped: SkippedDocument[] = [];
-    (simple ?? docs.map((doc) => doc.toJS())).forEach((value, index) => {
+    const interned = new Map<string, string>();
+    (simple ?? docs.map((doc) => doc.toJS())).forEach((parsed, index) => {
+      const value = compactStrings(parsed, interned);
       const origin = `${path}#${index}`;
       for (const obj of expandList(value)) {
         const result = validateResource(obj, origin, { defaultNamespace: this.#options.defaultNamespace });
@@ -203,6 +205,27 @@ class DirectoryWatcher implements DirectorySource {
     this.#skipped.set(path, skipped);
     this.#store.replaceSource(source, resources, errors);
   }
+}
+
+/**
+ * The parsed value with every string a flat copy, one per distinct value of the file. Parsers hand out
+ * substrings of the file's text, and a long substring keeps the whole text alive (V8 sliced strings) for as
+ * long as the resource lives; and labels such as `version: v1` repeat thousands of times.
+ */
+function compactStrings(value: unknown, interned: Map<string, string>): unknown {
+  if (typeof value === "string") {
+    let flat = interned.get(value);
+    if (flat === undefined) {
+      flat = value.length < 13 ? value : JSON.parse(JSON.stringify(value)) as string; // 13: V8's shortest slice
+      interned.set(flat, flat);
+    }
+    return flat;
+  }
+  if (Array.isArray(value)) return value.map((v) => compactStrings(v, interned));
+  if (value === null || typeof value !== "object") return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = compactStrings(v, interned);
+  return out;
 }
 
 function sourceName(path: string): string {
