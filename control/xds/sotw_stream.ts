@@ -30,7 +30,7 @@ export interface SotwResponse {
 interface Subscription {
   readonly typeUrl: string;
   wildcard: boolean;
-  names: Set<string>;
+  names: ReadonlySet<string>;
   nonce?: string;
   /** LDS/CDS (full state): the selection fingerprint last sent. */
   fingerprint?: string;
@@ -95,7 +95,12 @@ export class SotwStream extends StreamState {
     const status = this.typeStatus(typeUrl);
     if (!sub) {
       const snapshot = this.snapshot();
-      sub = { typeUrl, wildcard, names: interned(names, snapshot?.resources(typeUrl)), sent: new Map() };
+      sub = {
+        typeUrl,
+        wildcard,
+        names: interned(typeUrl, names, snapshot?.resources(typeUrl)),
+        sent: new Map(),
+      };
       this.#subs.set(typeUrl, sub);
       status.subscribed = wildcard ? "*" : sub.names;
       // Resynchronising client that already holds this content: remember it instead of resending.
@@ -111,7 +116,7 @@ export class SotwStream extends StreamState {
       const before = sub.names;
       const snapshot = this.snapshot();
       sub.wildcard = wildcard;
-      sub.names = interned(names, snapshot?.resources(typeUrl));
+      sub.names = interned(typeUrl, names, snapshot?.resources(typeUrl));
       status.subscribed = wildcard ? "*" : sub.names;
       // A name dropped now and subscribed again later must be sent again (the client forgot it).
       for (const name of before) {
@@ -236,13 +241,24 @@ function fingerprint(snapshot: Snapshot, sub: Subscription): string {
   return hash(select(snapshot, sub).map((r) => `${r.name}\0${r.version}\0`));
 }
 
+// The last name set built per type: proxies of one namespace subscribe to the same names, so their streams
+// share one set (sets are never modified: a changed subscription gets a new one).
+const lastSets = new Map<string, ReadonlySet<string>>();
+
 /**
  * The requested names as a set of the snapshot's own name strings where it has them: every request repeats
  * all names (tens of thousands for RDS/EDS), and a stream keeps its set for its lifetime.
  */
-function interned(names: readonly string[], known: ReadonlyMap<string, Resource> | undefined): Set<string> {
+function interned(
+  typeUrl: string,
+  names: readonly string[],
+  known: ReadonlyMap<string, Resource> | undefined,
+): ReadonlySet<string> {
+  const last = lastSets.get(typeUrl);
+  if (last && sameSet(last, names)) return last;
   const out = new Set<string>();
   for (const name of names) out.add(known?.get(name)?.name ?? name);
+  lastSets.set(typeUrl, out);
   return out;
 }
 
