@@ -101,16 +101,25 @@ export class Resource {
 
 const NO_REFS: readonly string[] = Object.freeze([]);
 
-// The same canonical object (by identity) is packed once, whoever packs it.
+// Canonical objects handed to snapshots directly (tests, tools) are packed once per object identity. The
+// translation layer packs each object it builds exactly once and drops it: it does not use this cache, which
+// would keep its short-lived objects reachable (ephemeron keys) past young-generation collections.
 const packed = new WeakMap<Obj, Resource>();
+
+/** {@linkcode packResource}, memoized per canonical object. */
+export function packResourceOnce(typeUrl: string, canonical: Obj): Resource {
+  const cached = packed.get(canonical);
+  if (cached?.typeUrl === typeUrl) return cached;
+  const resource = packResource(typeUrl, canonical);
+  packed.set(canonical, resource);
+  return resource;
+}
 
 /**
  * Packs a canonical resource of `typeUrl` (with or without its own `"@type"`). Throws `TypeError` on a
  * mismatched `@type`, a missing name or a message that does not encode.
  */
 export function packResource(typeUrl: string, canonical: Obj): Resource {
-  const cached = packed.get(canonical);
-  if (cached?.typeUrl === typeUrl) return cached;
   const declared = canonical["@type"];
   if (declared !== undefined && declared !== typeUrl) {
     throw new TypeError(
@@ -127,22 +136,13 @@ export function packResource(typeUrl: string, canonical: Obj): Resource {
       `Cannot pack resource: ${TYPE_SHORT[typeUrl]} '${name}' does not encode: ${(error as Error).message}`,
     );
   }
-  const resource = new Resource(
+  return new Resource(
     name,
     typeUrl,
     encodeResourceEntry(typeUrl, any.value),
     hash([any.value]),
     referencesOf(typeUrl, canonical),
   );
-  packed.set(canonical, resource);
-  return resource;
-}
-
-/** Packs every canonical resource of `typeUrl`. */
-export function packAll(typeUrl: string, canonicals: Iterable<Obj>): Resource[] {
-  const out: Resource[] = [];
-  for (const c of canonicals) out.push(packResource(typeUrl, c));
-  return out;
 }
 
 /** The xDS name of a canonical resource (`cluster_name` for ClusterLoadAssignment, else `name`). */

@@ -8,7 +8,7 @@
  * @module
  */
 import { TypeUrls } from "../../crds/protos.ts";
-import { hash, type Obj, packResource, Resource, TYPE_SHORT } from "./resource.ts";
+import { hash, type Obj, packResourceOnce, Resource, TYPE_SHORT } from "./resource.ts";
 
 export { hash, type Obj, type PackedAny, Resource, resourceName, TYPE_SHORT } from "./resource.ts";
 
@@ -65,7 +65,7 @@ export class Snapshot {
     for (const [typeUrl, list] of kinds) {
       const byName = new Map<string, Resource>();
       for (const item of list ?? []) {
-        const resource = item instanceof Resource ? item : packResource(typeUrl, item);
+        const resource = item instanceof Resource ? item : packResourceOnce(typeUrl, item);
         if (resource.typeUrl !== typeUrl) {
           throw new TypeError(
             `Cannot build snapshot: ${TYPE_SHORT[resource.typeUrl]} resource '${resource.name}' listed as ${
