@@ -18,8 +18,9 @@ import { type Log, silentLog } from "./log.ts";
 import { XdsMetrics } from "./metrics.ts";
 import type { Obj } from "./snapshot.ts";
 import { SotwStream } from "./sotw_stream.ts";
-import { encodeDiscoveryResponse } from "./wire.ts";
+import { encodeDiscoveryResponse, framedDiscoveryResponse } from "./wire.ts";
 import { type SendChannel, SendQueue } from "./send_queue.ts";
+import { chunkedWriter } from "./chunked_writer.ts";
 import { fullCollection } from "./collect.ts";
 import type { StreamContext, StreamState, StreamStatus } from "./stream_state.ts";
 
@@ -106,15 +107,20 @@ export async function startAdsServer(options: AdsServerOptions): Promise<AdsServ
   }
 
   const sotw = (call: grpc.ServerDuplexStream<Obj, unknown>) => {
-    // Encoded only when the send budget lets it out: waiting responses hold the shared bytes, not copies.
+    // Framed only when the send budget lets it out, and written in pieces of the snapshot's shared bytes
+    // (`chunked_writer.ts`); `call.write` of a copy where grpc-js internals are not reachable.
     const channel = sends.channel();
+    const writePieces = chunkedWriter(call);
     const stream = new SotwStream(
       ctx,
       call.getPeer(),
       (r) =>
         channel.send(
           r.payload.length,
-          (done) => call.write(encodeDiscoveryResponse(r.version_info, r.payload, r.type_url, r.nonce), done),
+          (done) =>
+            writePieces
+              ? writePieces(framedDiscoveryResponse(r.version_info, r.payload, r.type_url, r.nonce), done)
+              : call.write(encodeDiscoveryResponse(r.version_info, r.payload, r.type_url, r.nonce), done),
         ),
     );
     serve(call, stream, (req) => stream.onRequest(req), channel);

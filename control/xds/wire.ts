@@ -57,6 +57,26 @@ export function encodeResourceEntry(typeUrl: string, value: Uint8Array): EntryBy
   return { bytes, start, end: start + size, valueAt: at };
 }
 
+/**
+ * A `DiscoveryResponse` as one gRPC length-prefixed message, in parts: the 5-byte gRPC prefix with
+ * `version_info`, the shared `resources` bytes (not copied), then `type_url` and `nonce`.
+ */
+export function framedDiscoveryResponse(
+  version: string,
+  resources: Uint8Array,
+  typeUrl: string,
+  nonce: string,
+): Uint8Array[] {
+  const versionField = stringField(1, version);
+  const tail = [stringField(4, typeUrl), stringField(5, nonce)];
+  const length = versionField.length + resources.length + tail[0].length + tail[1].length;
+  const head = new Uint8Array(5 + versionField.length);
+  head[0] = 0; // not compressed
+  new DataView(head.buffer).setUint32(1, length);
+  head.set(versionField, 5);
+  return [head, resources, ...tail];
+}
+
 /** A complete `DiscoveryResponse` from pre-encoded `resources` bytes. */
 export function encodeDiscoveryResponse(
   version: string,
