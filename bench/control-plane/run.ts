@@ -28,7 +28,16 @@ import { startDirectorySource } from "../../control/sources/directory.ts";
 import { ResourceStore } from "../../control/sources/store.ts";
 import { Snapshot } from "../../control/xds/snapshot.ts";
 import { type Resource, RESOURCE_KINDS } from "../../crds/resources/mod.ts";
-import { conditions, deno, freePort, markdownTable, repoRoot, spawn, waitForPort } from "../lib.ts";
+import {
+  conditions,
+  deno,
+  freePort,
+  loadAverage,
+  markdownTable,
+  repoRoot,
+  spawn,
+  waitForPort,
+} from "../lib.ts";
 import { replaceSection } from "../results.ts";
 import { AdsStream } from "./ads_stream.ts";
 import { writeManifests } from "./manifests.ts";
@@ -42,6 +51,8 @@ const args = parseArgs({
     write: { type: "boolean", default: false },
     /** V8 flags for the control-plane subprocess, to measure a choice (default none). */
     "v8-flags": { type: "string" },
+    /** Extra environment of the control-plane subprocess, `NAME=value`, repeatable (e.g. `MALLOC_ARENA_MAX=2`). */
+    env: { type: "string", multiple: true },
   },
 });
 const SERVICES = Number(args.values.services);
@@ -128,12 +139,23 @@ try {
     String(adminPort),
     "--log-level",
     "error",
-  ]);
+  ], {
+    env: Object.fromEntries(
+      (args.values.env ?? []).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]),
+    ),
+  });
   const clients: AdsStream[] = [];
   try {
     await waitForPort(xdsPort, 120_000);
     const readyMs = performance.now() - started;
     rows.push(["control plane start → xDS serving", `${readyMs.toFixed(0)} ms`, "subprocess, includes load"]);
+    await waitForPort(adminPort, 10_000);
+    const idle = await memory(plane.pid);
+    rows.push([
+      "control plane RSS (serving, no clients)",
+      `${idle.rss} MiB`,
+      `anon ${idle.anon} / file ${idle.file} MiB, peak ${idle.peak} MiB; ${await heap(adminPort)}`,
+    ]);
     const sinks = Array.from({ length: CLIENTS }, () => new RecordingSink());
     t = performance.now();
     for (let i = 0; i < CLIENTS; i++) {
@@ -153,7 +175,9 @@ try {
     rows.push([
       `control plane RSS (${CLIENTS} clients synced)`,
       `${rss.rss} MiB`,
-      `peak ${rss.peak} MiB; ${await heap(adminPort)}`,
+      `anon ${rss.anon} / file ${rss.file} MiB, peak ${rss.peak} MiB; ${await heap(
+        adminPort,
+      )}; load ${await loadAverage()}`,
     ]);
 
     // 3. One MetaRouter change → all clients.
@@ -180,7 +204,7 @@ try {
     rows.push([
       "control plane RSS (after changes)",
       `${after.rss} MiB`,
-      `peak ${after.peak} MiB; ${await heap(adminPort)}`,
+      `anon ${after.anon} / file ${after.file} MiB, peak ${after.peak} MiB; ${await heap(adminPort)}`,
     ]);
     const table = markdownTable(["measure", "value", "notes"], rows);
     console.log(table);
@@ -199,7 +223,7 @@ try {
           `their name, the changed route decoded, load assignments not decoded; distinct node ids, one namespace) on the control plane ` +
           `subprocess (\`main.ts --mode=control\`). Change latency: from the file write to the last client ` +
           `applying the new RouteConfiguration (directory watch debounce 20 ms, model debounce 10 ms and push ` +
-          `coalescing 10 ms included). Heap used of total/external: the control plane's \`Deno.memoryUsage()\` from its /metrics (SotW writes go through an 8 MiB send budget; a full GC + malloc_trim runs after every 32 MiB written). \`deno run -A bench/control-plane/run.ts --write\`.\n\n${table}\n\n${verdict}\n\n` +
+          `coalescing 10 ms included). Heap used of total/external: the control plane's \`Deno.memoryUsage()\` from its /metrics (SotW writes go through an 8 MiB send budget; a full GC + malloc_trim runs after every 8 MiB written). \`deno run -A bench/control-plane/run.ts --write\`.\n\n${table}\n\n${verdict}\n\n` +
           `Conditions: ${await conditions()}; other engineers' tests and benchmarks may share the machine (check the load average).`,
       );
       console.log("bench/RESULTS.md updated");
@@ -242,11 +266,11 @@ spec:
 `;
 }
 
-async function memory(pid: number): Promise<{ rss: number; peak: number }> {
+async function memory(pid: number): Promise<{ rss: number; peak: number; anon: number; file: number }> {
   const status = await Deno.readTextFile(`/proc/${pid}/status`).catch(() => "");
   const mib = (key: string) =>
     Math.round(Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024);
-  return { rss: mib("VmRSS"), peak: mib("VmHWM") };
+  return { rss: mib("VmRSS"), peak: mib("VmHWM"), anon: mib("RssAnon"), file: mib("RssFile") };
 }
 
 /** V8 heap in use and external memory of the control plane, from its admin `/metrics`. */
