@@ -17,6 +17,7 @@ import { SnapshotCache } from "./xds/cache.ts";
 import { type ControlServer, startControlServer } from "./xds/control_server.ts";
 import { type Log, type LogLevel, stderrLog } from "./xds/log.ts";
 import { Snapshot } from "./xds/snapshot.ts";
+import { fullCollection } from "./xds/collect.ts";
 
 /** Options of {@linkcode startControlPlane}. */
 export interface ControlPlaneOptions {
@@ -54,6 +55,18 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   let model: MeshModel | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let waiters: (() => void)[] = [];
+  // Translation leaves its garbage (parsed YAML, canonical objects, the slabs packed resources were written
+  // to before a snapshot's payload took them over) in the old generation, where V8 lets it pile up for
+  // seconds; a full collection once a new model has been served keeps the resident size near what is live.
+  const collect = fullCollection();
+  let collectTimer: ReturnType<typeof setTimeout> | undefined;
+  const collectSoon = () => {
+    if (!collect || collectTimer !== undefined) return;
+    collectTimer = setTimeout(() => {
+      collectTimer = undefined;
+      collect();
+    }, 200);
+  };
 
   const rebuild = () => {
     timer = undefined;
@@ -79,6 +92,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
             endpoints: view.endpoints.values(),
           }, cache.snapshot(key));
           snapshots.set(view, snapshot);
+          collectSoon();
         }
         return snapshot;
       });
@@ -113,6 +127,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     }
     clearTimeout(timer);
     rebuild();
+    collect?.(); // the initial load's garbage, before the first node view is built on top of it
   } catch (error) {
     unsubscribe();
     clearTimeout(timer);
@@ -143,6 +158,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     async close() {
       unsubscribe();
       clearTimeout(timer);
+      clearTimeout(collectTimer);
       for (const source of sources) await source.close();
       await server.close();
     },

@@ -7,7 +7,6 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import { packAny, unpackAny } from "../../crds/proto_wire.ts";
 import { TypeUrls } from "../../crds/protos.ts";
 import { edsServiceName, rdsNames, routeClusters } from "./references.ts";
@@ -161,12 +160,34 @@ function referencesOf(typeUrl: string, canonical: Obj): readonly string[] {
   return refs.length ? refs : NO_REFS;
 }
 
-/** First 16 hex digits of the SHA-256 of the parts. */
+/**
+ * A 64-bit content hash of the parts (concatenated) as 16 hex digits: two multiplicative 32-bit lanes with a
+ * final cross-mix (the cyrb53 construction, both lanes kept). Versions only need to change when content
+ * changes; a JS hash instead of `node:crypto` because hashing every resource of a 10,000-service mesh with
+ * `createHash` cost ~6 µs and ~400 bytes of native garbage each (measured: 80,000 in 480 ms, +30 MiB RSS).
+ */
 export function hash(parts: readonly (string | Uint8Array)[]): string {
-  const h = createHash("sha256");
-  for (const p of parts) h.update(p);
-  // Hex of the first 8 bytes, not a slice of the full hex string: a slice would keep all 64 digits alive.
-  return h.digest().toString("hex", 0, 8);
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (const part of parts) {
+    if (typeof part === "string") {
+      for (let i = 0; i < part.length; i++) {
+        const c = part.charCodeAt(i);
+        h1 = Math.imul(h1 ^ c, 2654435761);
+        h2 = Math.imul(h2 ^ c, 1597334677);
+      }
+    } else {
+      for (let i = 0; i < part.length; i++) {
+        h1 = Math.imul(h1 ^ part[i], 2654435761);
+        h2 = Math.imul(h2 ^ part[i], 1597334677);
+      }
+    }
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
+  h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
+  h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return (h2 >>> 0).toString(16).padStart(8, "0") + (h1 >>> 0).toString(16).padStart(8, "0");
 }
 
 function deepFreeze<T>(value: T): T {
