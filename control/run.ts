@@ -13,6 +13,7 @@ import { ResourceStore } from "./sources/store.ts";
 import { buildMeshModel, type MeshModel } from "./translate/model.ts";
 import { nodeKeyOf, parseNode } from "./translate/node.ts";
 import { type NodeResources, translateForNode } from "./translate/snapshot.ts";
+import { setViewCheckpoint } from "./translate/service_view.ts";
 import { SnapshotCache } from "./xds/cache.ts";
 import { type ControlServer, startControlServer } from "./xds/control_server.ts";
 import { type Log, type LogLevel, stderrLog } from "./xds/log.ts";
@@ -59,13 +60,14 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   // to before a snapshot's payload took them over) in the old generation, where V8 lets it pile up for
   // seconds; a full collection once a new model has been served keeps the resident size near what is live.
   const collect = fullCollection();
+  if (collect) setViewCheckpoint(2_000, collect);
   let collectTimer: ReturnType<typeof setTimeout> | undefined;
   const collectSoon = () => {
     if (!collect || collectTimer !== undefined) return;
     collectTimer = setTimeout(() => {
       collectTimer = undefined;
       collect();
-    }, 200);
+    }, 1_000); // after the pushes this snapshot causes, not in their way
   };
 
   const rebuild = () => {
