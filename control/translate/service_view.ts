@@ -74,16 +74,14 @@ let checkpoint: { every: number; run: () => void } | undefined;
 let builtSinceCheckpoint = 0;
 
 /**
- * Runs `run` after every `every` service views built (none: `undefined`). The control plane passes a full
+ * Runs `run` after every `every` service views built, process-wide. The control plane passes a full
  * garbage collection: the first translation of a large mesh builds every view in one go, and V8 lets the
  * garbage of building them (canonical objects, protobuf writers) pile up until it ends (measured at 10,000
  * services: heap 181 MiB at the end of the build, 105 MiB after a collection). Later translations rebuild
  * only the changed services' views and rarely reach a checkpoint.
  */
-export function setViewCheckpoint(every: number, run: () => void): void;
-export function setViewCheckpoint(disabled: undefined): void;
-export function setViewCheckpoint(every: number | undefined, run?: () => void): void {
-  checkpoint = every === undefined || !run ? undefined : { every, run };
+export function setViewCheckpoint(every: number, run: () => void): void {
+  checkpoint = { every, run };
   builtSinceCheckpoint = 0;
 }
 
