@@ -28,6 +28,14 @@ export const TypeUrls = {
   fileAccessLog: "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
 } as const;
 
+/** The xDS resource types' short names (LDS, RDS, CDS, EDS) by type URL, for logs and metric labels. */
+export const XDS_SHORT_NAMES: Readonly<Record<string, string>> = {
+  [TypeUrls.listener]: "LDS",
+  [TypeUrls.routes]: "RDS",
+  [TypeUrls.cluster]: "CDS",
+  [TypeUrls.endpoints]: "EDS",
+};
+
 let root: protobuf.Root | undefined;
 
 /** The shared root (built on first use, ~20 ms). */

@@ -73,15 +73,24 @@ export function decodedView(
   return canonicalResources(translateForNode(model, node));
 }
 
-/** Asserts that every resource of a decoded node view encodes against its Envoy/Aeraki proto. */
-export function assertEncodes(view: CanonicalResources): void {
-  const kinds = [
+/** A view's four maps, each with its resource type URL. */
+export function byType<V>(view: {
+  listeners: ReadonlyMap<string, V>;
+  routes: ReadonlyMap<string, V>;
+  clusters: ReadonlyMap<string, V>;
+  endpoints: ReadonlyMap<string, V>;
+}): [ReadonlyMap<string, V>, string][] {
+  return [
     [view.listeners, TypeUrls.listener],
     [view.routes, TypeUrls.routes],
     [view.clusters, TypeUrls.cluster],
     [view.endpoints, TypeUrls.endpoints],
-  ] as const;
-  for (const [map, type] of kinds) {
+  ];
+}
+
+/** Asserts that every resource of a decoded node view encodes against its Envoy/Aeraki proto. */
+export function assertEncodes(view: CanonicalResources): void {
+  for (const [map, type] of byType(view)) {
     for (const [name, value] of map) {
       assert.doesNotThrow(() => encodeMessage(type, value), `${type} ${name} must encode`);
       assert.ok(encodeMessage(type, value).length > 0);

@@ -9,7 +9,7 @@ import { translateForNode } from "../../../control/translate/snapshot.ts";
 import type { Resource } from "../../../crds/resources/mod.ts";
 import { decodeMessage, encodeMessage } from "../../../crds/proto_wire.ts";
 import { TypeUrls } from "../../../crds/protos.ts";
-import { sidecar } from "./_support.ts";
+import { byType, sidecar } from "./_support.ts";
 
 const SERVICES = 10_000;
 const ENDPOINTS_PER_SERVICE = 5;
@@ -115,13 +115,7 @@ Deno.test("scale: 10k services / 50k endpoints, full translation for a sidecar",
   const v2 = JSON.stringify(view.endpoints.get(`outbound|20880|v2|${host}`)!.message());
   assert.equal((v2.match(/"address":"/g) ?? []).length, 2);
   // Every resource is packed as its own type; a sample decodes back to what was built.
-  const types = [
-    [view.listeners, TypeUrls.listener],
-    [view.routes, TypeUrls.routes],
-    [view.clusters, TypeUrls.cluster],
-    [view.endpoints, TypeUrls.endpoints],
-  ] as const;
-  for (const [map, typeUrl] of types) for (const r of map.values()) assert.equal(r.typeUrl, typeUrl);
+  for (const [map, typeUrl] of byType(view)) for (const r of map.values()) assert.equal(r.typeUrl, typeUrl);
   const listener = view.listeners.get("240.0.1.164_20880")!.message();
   assert.deepEqual(decodeMessage(TypeUrls.listener, encodeMessage(TypeUrls.listener, listener)), listener);
 });
