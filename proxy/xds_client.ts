@@ -15,11 +15,11 @@
  *
  * @module
  */
-import { TypeUrls } from "../crds/protos.ts";
+import { TypeUrls, XDS_SHORT_NAMES } from "../crds/protos.ts";
 import { at, type ConfigPath, fail, list, type Obj, obj, str } from "./config_util.ts";
 import type { ResourceUpdate } from "./run.ts";
 import { ADS_PATH, RDS_PATH, XdsChannel } from "./xds_client_channel.ts";
-import { edsNames, prepareUpdate, rdsRefs, retainNames, SHORT, type TypeState } from "./xds_client_state.ts";
+import { edsNames, prepareUpdate, rdsRefs, retainNames, type TypeState } from "./xds_client_state.ts";
 
 /** What applies resources: `startProxy(...)`'s handle. Returns a NACK reason, or `undefined` to ACK. */
 export interface ResourceSink {
@@ -149,7 +149,7 @@ export class XdsClient {
 
   #onResponse(channel: XdsChannel, state: TypeState, response: Obj): void {
     const version = String(response.version_info ?? "");
-    const origin = `xds:${SHORT[state.typeUrl]} version ${version} from ${channel.target}`;
+    const origin = `xds:${XDS_SHORT_NAMES[state.typeUrl]} version ${version} from ${channel.target}`;
     let error: string | undefined;
     let prepared;
     try {
@@ -232,7 +232,11 @@ export class XdsClient {
 function describe(channel: XdsChannel): XdsChannelStatus {
   const types: Record<string, XdsTypeStatus> = {};
   for (const [t, s] of channel.types) {
-    types[SHORT[t]] = { names: [...s.names], version: s.version, resources: [...s.accepted.keys()].sort() };
+    types[XDS_SHORT_NAMES[t]] = {
+      names: [...s.names],
+      version: s.version,
+      resources: [...s.accepted.keys()].sort(),
+    };
   }
   return { target: channel.target, connected: channel.connected, reconnects: channel.reconnects, types };
 }

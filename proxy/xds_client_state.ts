@@ -7,12 +7,9 @@
  */
 import { createHash } from "node:crypto";
 import { unpackAny } from "../crds/proto_wire.ts";
-import { TypeUrls, XDS_SHORT_NAMES } from "../crds/protos.ts";
+import { TypeUrls } from "../crds/protos.ts";
 import type { Obj } from "./config_util.ts";
 import type { ResourceUpdate } from "./run.ts";
-
-/** Short names for logs. */
-export const SHORT: Readonly<Record<string, string>> = XDS_SHORT_NAMES;
 
 /** One subscribed type. */
 export interface TypeState {

@@ -7,7 +7,8 @@
  */
 import { consistencyProblems } from "./consistency.ts";
 import { type Log, silentLog } from "./log.ts";
-import type { Obj, Snapshot } from "./snapshot.ts";
+import type { Obj } from "./resource.ts";
+import type { Snapshot } from "./snapshot.ts";
 
 /** Maps an xDS `node` (canonical `envoy.config.core.v3.Node`) to the key of its snapshot. */
 export type NodeKeyFn = (node: Readonly<Obj>) => string;

@@ -1,9 +1,8 @@
 /**
- * A full V8 garbage collection on demand, for the ADS server to run after it has written a lot of response
- * bytes. Each write is a fresh copy (grpc-js frames every message into a new buffer) that stays alive until
- * HTTP/2 has sent it, so it is promoted to the old generation and, being outside the V8 heap, freed only at
- * the next full collection, which the heap's own growth rarely triggers: hundreds of MiB of sent responses
- * would otherwise stay resident after an initial sync. `--expose-gc` is switched on at run time
+ * A full V8 garbage collection on demand, for the control plane to run after work that leaves much garbage
+ * in the old generation: the initial load, the first translation of a large mesh, a new model served, many
+ * response bytes written (request decodes, write buffers). V8's own heuristics let that garbage, and the
+ * buffers outside the heap it holds, stay resident for seconds. `--expose-gc` is switched on at run time
  * (`node:v8` `setFlagsFromString`) and `gc` taken from a fresh context, so no command-line flag is needed.
  *
  * @module

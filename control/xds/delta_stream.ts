@@ -9,7 +9,9 @@
  * @module
  */
 import { TypeUrls } from "../../crds/protos.ts";
-import { type Obj, type PackedAny, type Snapshot, TYPE_SHORT, XDS_TYPES } from "./snapshot.ts";
+import { XDS_SHORT_NAMES } from "../../crds/protos.ts";
+import type { Obj, PackedAny } from "./resource.ts";
+import { type Snapshot, XDS_TYPES } from "./snapshot.ts";
 import { type StreamContext, StreamState } from "./stream_state.ts";
 
 /** A DeltaDiscoveryResponse as grpc-js serialises it. */
@@ -143,7 +145,7 @@ export class DeltaStream extends StreamState {
     this.ctx.log(
       "debug",
       `Delta ADS stream ${this.id} ('${this.nodeId}'): ${
-        TYPE_SHORT[sub.typeUrl]
+        XDS_SHORT_NAMES[sub.typeUrl]
       } +${resources.length} -${removed.length} nonce ${nonce}`,
     );
     this.#send({

@@ -4,7 +4,7 @@
  * @module
  */
 import type { CacheStats } from "./cache.ts";
-import { TYPE_SHORT } from "./snapshot.ts";
+import { XDS_SHORT_NAMES } from "../../crds/protos.ts";
 
 /** Counter names by type URL. */
 export type XdsCounter = "pushes" | "acks" | "nacks" | "stale";
@@ -38,7 +38,7 @@ export class XdsMetrics {
     for (const counter of Object.keys(help) as XdsCounter[]) {
       const name = `metamesh_xds_${counter}_total`;
       lines.push(`# HELP ${name} ${help[counter]}.`, `# TYPE ${name} counter`);
-      for (const [typeUrl, short] of Object.entries(TYPE_SHORT)) {
+      for (const [typeUrl, short] of Object.entries(XDS_SHORT_NAMES)) {
         lines.push(`${name}{type="${short}",type_url="${typeUrl}"} ${this.get(counter, typeUrl)}`);
       }
     }

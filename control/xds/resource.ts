@@ -8,7 +8,7 @@
  * @module
  */
 import { packAny, unpackAny } from "../../crds/proto_wire.ts";
-import { TypeUrls, XDS_SHORT_NAMES } from "../../crds/protos.ts";
+import { TypeUrls, XDS_SHORT_NAMES as TYPE_SHORT } from "../../crds/protos.ts";
 import { edsServiceName, rdsNames, routeClusters } from "./references.ts";
 import { encodeResourceEntry, type EntryBytes } from "./wire.ts";
 
@@ -20,9 +20,6 @@ export interface PackedAny {
   readonly type_url: string;
   readonly value: Uint8Array;
 }
-
-/** Short names for logs and metric labels. */
-export const TYPE_SHORT: Readonly<Record<string, string>> = XDS_SHORT_NAMES;
 
 /** A packed resource. Build it with {@linkcode packResource}; its content never changes. */
 export class Resource {

@@ -1,9 +1,9 @@
 /**
- * A server-wide byte budget for responses handed to grpc-js. A full SotW response is a fresh copy of a type's
- * resource bytes (our framing, then grpc-js's length-prefixed copy), held until HTTP/2 has written it; with
- * many streams syncing at once, every stream's LDS+CDS+RDS+EDS copies would otherwise be alive together.
- * Writes wait in one FIFO (so each stream's order is kept) and are encoded only when the bytes in flight
- * drop under the budget; a write larger than the budget goes out alone.
+ * A server-wide byte budget for SotW responses being written. A response is written in pieces of the
+ * snapshot's shared bytes (`chunked_writer.ts`; where that is unavailable, as a fresh copy through grpc-js),
+ * and the HTTP/2 layer copies each piece; with many streams syncing at once, every stream's LDS+CDS+RDS+EDS
+ * would otherwise be in that layer together. Writes wait in one FIFO (so each stream's order is kept) and are
+ * framed only when the bytes in flight drop under the budget; a write larger than the budget goes out alone.
  *
  * @module
  */

@@ -16,7 +16,7 @@ import type { SnapshotCache } from "./cache.ts";
 import { DeltaStream } from "./delta_stream.ts";
 import { type Log, silentLog } from "./log.ts";
 import { XdsMetrics } from "./metrics.ts";
-import type { Obj } from "./snapshot.ts";
+import type { Obj } from "./resource.ts";
 import { SotwStream } from "./sotw_stream.ts";
 import { encodeDiscoveryResponse, framedDiscoveryResponse } from "./wire.ts";
 import { type SendChannel, SendQueue } from "./send_queue.ts";

@@ -8,9 +8,8 @@
  * @module
  */
 import { TypeUrls } from "../../crds/protos.ts";
-import { hash, type Obj, packResourceOnce, Resource, TYPE_SHORT } from "./resource.ts";
-
-export { hash, type Obj, type PackedAny, Resource, resourceName, TYPE_SHORT } from "./resource.ts";
+import { XDS_SHORT_NAMES as TYPE_SHORT } from "../../crds/protos.ts";
+import { hash, type Obj, packResourceOnce, Resource } from "./resource.ts";
 
 /** The four resource types served over ADS, in the order Envoy wants them (CDS, EDS, LDS, RDS). */
 export const XDS_TYPES: readonly string[] = [

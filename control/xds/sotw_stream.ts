@@ -10,7 +10,9 @@
  * @module
  */
 import { TypeUrls } from "../../crds/protos.ts";
-import { hash, type Obj, type Resource, type Snapshot, TYPE_SHORT, XDS_TYPES } from "./snapshot.ts";
+import { XDS_SHORT_NAMES } from "../../crds/protos.ts";
+import { hash, type Obj, type Resource } from "./resource.ts";
+import { type Snapshot, XDS_TYPES } from "./snapshot.ts";
 import { type StreamContext, StreamState } from "./stream_state.ts";
 import { concatBytes } from "../../crds/bytes.ts";
 
@@ -169,7 +171,7 @@ export class SotwStream extends StreamState {
     this.ctx.log(
       "debug",
       `ADS stream ${this.id} ('${this.nodeId}'): ${
-        TYPE_SHORT[typeUrl]
+        XDS_SHORT_NAMES[typeUrl]
       } version ${version} nonce ${nonce}, ${resources.length} resources`,
     );
     // The type's whole list (every initial sync, every LDS/CDS push): bytes concatenated once per snapshot.

@@ -7,7 +7,8 @@
 import type { SnapshotCache } from "./cache.ts";
 import type { Log } from "./log.ts";
 import type { XdsMetrics } from "./metrics.ts";
-import { type Obj, TYPE_SHORT } from "./snapshot.ts";
+import { XDS_SHORT_NAMES } from "../../crds/protos.ts";
+import type { Obj } from "./resource.ts";
 
 /** What every stream needs from its server. */
 export interface StreamContext {
@@ -116,7 +117,7 @@ export abstract class StreamState {
     this.ctx.metrics.inc("nacks", typeUrl);
     this.ctx.log(
       "warn",
-      `NACK from node '${this.nodeId}' for ${TYPE_SHORT[typeUrl] ?? typeUrl} version ${
+      `NACK from node '${this.nodeId}' for ${XDS_SHORT_NAMES[typeUrl] ?? typeUrl} version ${
         s.sentVersion ?? "?"
       } (nonce ${nonce}): ${errorMessage}; the node keeps version ${s.ackedVersion || "(none)"}`,
     );
@@ -139,7 +140,7 @@ export abstract class StreamState {
   describe(): StreamStatus {
     const types: Record<string, TypeStatus> = {};
     for (const [typeUrl, { subscribed, ...s }] of this.status) {
-      types[TYPE_SHORT[typeUrl] ?? typeUrl] = {
+      types[XDS_SHORT_NAMES[typeUrl] ?? typeUrl] = {
         ...structuredClone(s),
         subscribed: subscribed === "*" ? "*" : [...subscribed],
       };
