@@ -9,6 +9,7 @@ import { Buffer } from "node:buffer";
 import type { Codec, DecodeResult } from "../../codecs/codec.ts";
 import { createDubboCodecFactory } from "../../codecs/dubbo/mod.ts";
 import { encodeHeartbeat, encodeRequest, encodeResponse } from "./dubbo_frames.ts";
+import { prng } from "./prng.ts";
 
 /** Counts of outcomes, by result kind. */
 export interface FuzzTally {
@@ -16,18 +17,6 @@ export interface FuzzTally {
   "need-more": number;
   frame: number;
   error: number;
-}
-
-/** mulberry32: a tiny deterministic PRNG returning uint32. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
 }
 
 /** The valid frames mutations start from (built with hessian.js). */

@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { createBrpcCodecFactory } from "../../../codecs/brpc/mod.ts";
 import { frame, pbEncode } from "../../support/brpc_peer.ts";
+import { unitPrng } from "../../support/prng.ts";
 
 type Item = [number, number | bigint | string | Uint8Array];
 
@@ -22,21 +23,9 @@ export interface FuzzTally {
   verified: number;
 }
 
-/** mulberry32: small, fast, seeded. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Runs `count` fuzz frames from `seed`; throws (assertion) on the first broken invariant. */
 export function runFuzz(count: number, seed: number): FuzzTally {
-  const r = rng(seed);
+  const r = unitPrng(seed);
   const int = (n: number) => Math.floor(r() * n);
   const word = () => Array.from({ length: int(12) }, () => String.fromCharCode(97 + int(26))).join("");
   const factory = createBrpcCodecFactory({ maxBodySize: 4096 });

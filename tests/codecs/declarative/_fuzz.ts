@@ -16,18 +16,7 @@ import {
 import { encodeTrpcRequest, encodeTrpcResponse } from "../../support/trpc_peer.ts";
 import { encodeVideoPacket } from "../../support/videopacket_peer.ts";
 import { TOY, toyFrame } from "./_toy.ts";
-
-/** mulberry32: a tiny deterministic PRNG returning uint32. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
+import { prng } from "../../support/prng.ts";
 
 /** A fuzz target: a codec factory and the valid frames mutations start from. */
 export interface FuzzTarget {

@@ -9,18 +9,7 @@ import type { Codec } from "../../../codecs/codec.ts";
 import { thriftCodecFactory } from "../../../codecs/thrift/mod.ts";
 import { encodeIn, SHAPES } from "./cases.ts";
 import type { TField, TMessage, TValue, TypeName } from "./thrift_wire.ts";
-
-/** mulberry32: a tiny deterministic PRNG. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { unitPrng } from "../../support/prng.ts";
 
 const SCALARS: TypeName[] = ["bool", "byte", "i16", "i32", "i64", "double", "string", "uuid"];
 const ALL: TypeName[] = [...SCALARS, "struct", "list", "set", "map"];
@@ -145,7 +134,7 @@ function drain(codec: Codec, input: Uint8Array, stats: FuzzStats): void {
  * mutated. Deterministic for a seed.
  */
 export function runFuzz(seed: number, count: number): FuzzStats {
-  const r = prng(seed);
+  const r = unitPrng(seed);
   const factory = thriftCodecFactory({ max_frame_size: 1024 * 1024 });
   const stats: FuzzStats = { inputs: 0, frames: 0, validDecoded: 0, errors: 0, needMore: 0, ms: 0 };
   const started = performance.now();
