@@ -9,6 +9,7 @@
  * @module
  */
 import type { Endpoint } from "./extension.ts";
+import { HashRing } from "./hash_ring.ts";
 
 /** Picks an endpoint; `hash` is the request's hash key for hash-based policies. */
 export interface LoadBalancer {
@@ -110,25 +111,14 @@ function ringHashLb(eps: readonly Endpoint[]): LoadBalancer {
   const minWeight = Math.min(...eps.map((e) => e.weight));
   const totalShare = eps.reduce((s, e) => s + e.weight / minWeight, 0);
   const perUnit = Math.ceil(1024 / totalShare); // Envoy's default minimum_ring_size is 1024
-  const ring: { h: number; ep: Endpoint }[] = [];
+  const points: [number, Endpoint][] = [];
   for (const ep of eps) {
     const n = Math.max(1, Math.round(perUnit * ep.weight / minWeight));
-    for (let i = 0; i < n; i++) ring.push({ h: fnv1a(`${ep.address}_${i}`), ep });
+    for (let i = 0; i < n; i++) points.push([fnv1a(`${ep.address}_${i}`), ep]);
   }
-  ring.sort((a, b) => a.h - b.h);
-  const hashes = Uint32Array.from(ring.map((r) => r.h));
+  const ring = new HashRing(points);
   return {
-    pick(hash) {
-      const h = hash === undefined ? (Math.random() * 0x100000000) >>> 0 : fnv1a(hash);
-      let lo = 0;
-      let hi = hashes.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (hashes[mid] < h) lo = mid + 1;
-        else hi = mid;
-      }
-      return ring[lo === hashes.length ? 0 : lo].ep;
-    },
+    pick: (hash) => ring.pick(hash === undefined ? (Math.random() * 0x100000000) >>> 0 : fnv1a(hash)),
   };
 }
 

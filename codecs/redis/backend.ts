@@ -11,6 +11,7 @@ import { hashTagOf } from "./crc16.ts";
 import { NodePool } from "./node_pool.ts";
 import type { ReplySink, UpstreamConn, UpstreamRequest } from "./upstream_conn.ts";
 import type { RespValue } from "./resp.ts";
+import { HashRing } from "../../proxy/hash_ring.ts";
 
 /** One cluster as the redis proxy uses it. */
 export interface Backend {
@@ -65,8 +66,7 @@ export class HashBackend implements Backend, ReplySink {
   #cluster: Cluster;
   #options: BackendOptions;
   #pool: NodePool;
-  #ringHashes = new Uint32Array(0);
-  #ringNodes: string[] = [];
+  #ring = new HashRing<string>([]);
   #addresses: string[] = [];
   #known = new Set<string>();
   #signature = "";
@@ -99,39 +99,28 @@ export class HashBackend implements Backend, ReplySink {
         points.push([fnv1a(enc.encode(`${e.address}-${i}`)), e.address]);
       }
     }
-    points.sort((a, b) => a[0] - b[0]);
-    this.#ringHashes = Uint32Array.from(points, (p) => p[0]);
-    this.#ringNodes = points.map((p) => p[1]);
+    this.#ring = new HashRing(points);
     this.#addresses = endpoints.map((e) => e.address);
     this.#known = new Set(this.#addresses);
   }
 
-  #ringIndex(key: Uint8Array): number {
-    const h = fnv1a(this.#options.enableHashtagging ? hashTagOf(key) : key);
-    const hashes = this.#ringHashes;
-    let lo = 0;
-    let hi = hashes.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (hashes[mid] < h) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo === hashes.length ? 0 : lo;
+  #nodeOf(key: Uint8Array): string {
+    return this.#ring.pick(fnv1a(this.#options.enableHashtagging ? hashTagOf(key) : key));
   }
 
   send(request: UpstreamRequest, key: Uint8Array | null, _read: boolean): void {
-    if (this.#ringNodes.length === 0) {
+    if (this.#ring.size === 0) {
       request.onReply(errorValue(`ERR no upstream host: cluster '${this.#cluster.name}' has no endpoints`));
       return;
     }
     const address = key === null
       ? this.#addresses[Math.floor(Math.random() * this.#addresses.length)]
-      : this.#ringNodes[this.#ringIndex(key)];
+      : this.#nodeOf(key);
     this.sendTo(address, request);
   }
 
   groupOf(key: Uint8Array): number {
-    return this.#ringNodes.length === 0 ? 0 : this.#addresses.indexOf(this.#ringNodes[this.#ringIndex(key)]);
+    return this.#ring.size === 0 ? 0 : this.#addresses.indexOf(this.#nodeOf(key));
   }
 
   masters(): Promise<string[]> {
