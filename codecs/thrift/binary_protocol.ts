@@ -14,7 +14,7 @@ import {
   MessageTypeId,
   TType,
 } from "./constants.ts";
-import { malformed, needMore, readI32, type WalkState } from "./walk_state.ts";
+import { malformed, needMore, readI32, skipEntries, type WalkState } from "./walk_state.ts";
 
 /** Fixed sizes of scalar TTypes (0 = not a scalar). */
 const SCALAR_SIZE = new Uint8Array(17);
@@ -151,17 +151,5 @@ function skipElements(
     return malformed(s, `unknown element type ${isValueType(keyType) ? valueType : keyType}`);
   }
   const each = minSize(keyType) + (valueType >= 0 ? minSize(valueType) : 0);
-  if (count < 0 || count * each > s.maxLength) {
-    return malformed(s, `container size ${count} exceeds limit ${s.maxLength}`);
-  }
-  if (pos + count * each > s.end) return needMore(s, pos + count * each);
-  for (let i = 0; i < count; i++) {
-    pos = skipValue(s, keyType, pos, depth + 1);
-    if (pos < 0) return pos;
-    if (valueType >= 0) {
-      pos = skipValue(s, valueType, pos, depth + 1);
-      if (pos < 0) return pos;
-    }
-  }
-  return pos;
+  return skipEntries(s, pos, count, each, keyType, valueType, depth, skipValue);
 }

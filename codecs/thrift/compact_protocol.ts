@@ -16,7 +16,7 @@ import {
   MAX_METHOD_NAME_LENGTH,
   MessageTypeId,
 } from "./constants.ts";
-import { malformed, needMore, type WalkState } from "./walk_state.ts";
+import { malformed, needMore, skipEntries, type WalkState } from "./walk_state.ts";
 
 /** Varint byte limits: i32 takes at most 5 bytes, i64 at most 10. */
 const VARINT32_MAX_BYTES = 5;
@@ -176,15 +176,5 @@ function skipElements(
 ): number {
   if (depth + 1 > s.maxDepth) return malformed(s, `nesting deeper than ${s.maxDepth}`);
   const each = valueType >= 0 ? 2 : 1;
-  if (count * each > s.maxLength) return malformed(s, `container size ${count} exceeds limit ${s.maxLength}`);
-  if (pos + count * each > s.end) return needMore(s, pos + count * each);
-  for (let i = 0; i < count; i++) {
-    pos = skipValue(s, keyType, pos, depth + 1);
-    if (pos < 0) return pos;
-    if (valueType >= 0) {
-      pos = skipValue(s, valueType, pos, depth + 1);
-      if (pos < 0) return pos;
-    }
-  }
-  return pos;
+  return skipEntries(s, pos, count, each, keyType, valueType, depth, skipValue);
 }

@@ -62,6 +62,36 @@ export function malformed(s: WalkState, reason: string): number {
   return MALFORMED;
 }
 
+/**
+ * Skips `count` container elements (key–value pairs when `valueType` ≥ 0) of at least `each` bytes apiece with
+ * the protocol's `skipValue`: `count` is checked against the length limit and the bytes at hand before looping,
+ * so a forged count costs nothing.
+ */
+export function skipEntries(
+  s: WalkState,
+  pos: number,
+  count: number,
+  each: number,
+  keyType: number,
+  valueType: number,
+  depth: number,
+  skipValue: (s: WalkState, type: number, pos: number, depth: number) => number,
+): number {
+  if (count < 0 || count * each > s.maxLength) {
+    return malformed(s, `container size ${count} exceeds limit ${s.maxLength}`);
+  }
+  if (pos + count * each > s.end) return needMore(s, pos + count * each);
+  for (let i = 0; i < count; i++) {
+    pos = skipValue(s, keyType, pos, depth + 1);
+    if (pos < 0) return pos;
+    if (valueType >= 0) {
+      pos = skipValue(s, valueType, pos, depth + 1);
+      if (pos < 0) return pos;
+    }
+  }
+  return pos;
+}
+
 /** Reads a big-endian i32 (signed) at `pos`; the caller checked bounds. */
 export function readI32(b: Uint8Array, pos: number): number {
   return (b[pos] << 24) | (b[pos + 1] << 16) | (b[pos + 2] << 8) | b[pos + 3];
