@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type { Resource } from "../../../crds/resources/mod.ts";
 import { buildMeshModel } from "../../../control/translate/model.ts";
 import { translateForNode } from "../../../control/translate/snapshot.ts";
-import { serviceView } from "../../../control/translate/service_view.ts";
+import { serviceView, setViewCheckpoint } from "../../../control/translate/service_view.ts";
 
 const se = (i: number): Resource => ({
   apiVersion: "networking.istio.io/v1beta1",
@@ -74,4 +74,19 @@ Deno.test("incremental translation: a view that reads another service's Destinat
   const after = JSON.stringify(translateForNode(m2, NODE).routes.get(`${H0}_20880`)!.message());
   const fresh = buildMeshModel([s0, s1, d0, hashed as unknown as Resource, routeTo1]);
   assert.equal(after, JSON.stringify(translateForNode(fresh, NODE).routes.get(`${H0}_20880`)!.message()));
+});
+
+Deno.test("view checkpoint: runs after every N service views built; an incremental rebuild builds only the changed one", () => {
+  let runs = 0;
+  setViewCheckpoint(2, () => runs++);
+  try {
+    const base = [0, 1, 2, 3, 4].flatMap((i) => [se(i), dr(i)]);
+    const m1 = buildMeshModel(base);
+    translateForNode(m1, NODE);
+    assert.equal(runs, 2, "5 views built: checkpoints after the 2nd and the 4th");
+    translateForNode(buildMeshModel([...base, mr(H0, "v1")], m1), NODE);
+    assert.equal(runs, 3, "one changed service: one more view, the 6th");
+  } finally {
+    setViewCheckpoint(Number.MAX_SAFE_INTEGER, () => {}); // a control plane started later sets its own
+  }
 });
